@@ -1,0 +1,1 @@
+"""ActivityPub protocol core: no database, no imports from the application."""

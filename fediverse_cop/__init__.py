@@ -1,0 +1,3 @@
+"""fediverse-cop: a federated server for communities of practice."""
+
+__version__ = "0.1.0"

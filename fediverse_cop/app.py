@@ -1,0 +1,83 @@
+"""The Starlette application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from fediverse_cop import db
+from fediverse_cop.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from fediverse_cop.services import instance
+from fediverse_cop.services.context import ServerContext
+from fediverse_cop.services.errors import ServiceError
+from fediverse_cop.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+async def healthz(request: Request) -> Response:
+    if await db.ping():
+        return JSONResponse({"status": "ok"})
+    return JSONResponse({"status": "database unavailable"}, status_code=503)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    headers = getattr(exc, "headers", None)
+    return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=headers)
+
+
+async def service_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ServiceError)
+    return JSONResponse({"error": str(exc)}, status_code=exc.status)
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", exc_info=exc)
+    return JSONResponse({"error": "internal server error"}, status_code=500)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    current = settings or load_settings()
+    ctx = ServerContext(current)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await db.connect(current)
+        try:
+            pending = await db.pending_migrations()
+            if pending and current.is_sqlite:
+                await db.migrate()
+            elif pending:
+                raise RuntimeError(
+                    f"the database needs {len(pending)} migration(s): run `fediverse-cop migrate`"
+                )
+            await instance.ensure_instance(ctx)
+            yield
+        finally:
+            await db.disconnect()
+
+    app = Starlette(
+        routes=[Route("/healthz", healthz, methods=["GET", "HEAD"])],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(BodyLimitMiddleware, max_body=current.max_request_body),
+        ],
+        exception_handlers={
+            HTTPException: http_error,
+            ServiceError: service_error,
+            Exception: server_error,
+        },
+        lifespan=lifespan,
+    )
+    app.state.settings = current
+    app.state.ctx = ctx
+    return app

@@ -1,0 +1,32 @@
+"""Tortoise models of the ``models`` app. Later features add modules here and a migration."""
+
+from fediverse_cop.models.accounts import Account, acct_key
+from fediverse_cop.models.communities import Community, CommunityRole
+from fediverse_cop.models.enums import (
+    ActorType,
+    CommunityRoleKind,
+    ContentVisibility,
+    DomainBlockSeverity,
+    InstanceRole,
+    JoinPolicy,
+    PostingPolicy,
+)
+from fediverse_cop.models.instance import INSTANCE_ROW_ID, DomainBlock, Instance, Invite
+
+__all__ = [
+    "INSTANCE_ROW_ID",
+    "Account",
+    "ActorType",
+    "Community",
+    "CommunityRole",
+    "CommunityRoleKind",
+    "ContentVisibility",
+    "DomainBlock",
+    "DomainBlockSeverity",
+    "Instance",
+    "InstanceRole",
+    "Invite",
+    "JoinPolicy",
+    "PostingPolicy",
+    "acct_key",
+]

@@ -1,0 +1,81 @@
+"""Accounts: local and remote actors (people, communities, the instance actor) in one table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tortoise import fields
+from tortoise.models import Model
+
+from fediverse_cop.ids import new_id
+from fediverse_cop.models.enums import ActorType, InstanceRole
+
+URI_LENGTH = 2048
+
+
+def acct_key(username: str, domain: str | None) -> str:
+    """The case-insensitive key of a handle: one namespace for users and communities."""
+    return username.lower() if domain is None else f"{username}@{domain}".lower()
+
+
+class Account(Model):
+    id = fields.BigIntField(primary_key=True, generated=False, default=new_id)
+    username = fields.CharField(max_length=255)
+    # None for local accounts; the normalized host for remote ones.
+    domain = fields.CharField(max_length=255, null=True, db_index=True)
+    acct_key = fields.CharField(max_length=520, unique=True)
+    local = fields.BooleanField(default=False, db_index=True)
+    actor_type = fields.CharEnumField(ActorType, max_length=16, default=ActorType.PERSON)
+
+    uri = fields.CharField(max_length=URI_LENGTH, unique=True)
+    url = fields.CharField(max_length=URI_LENGTH, null=True)
+    inbox_uri = fields.CharField(max_length=URI_LENGTH, default="")
+    shared_inbox_uri = fields.CharField(max_length=URI_LENGTH, null=True)
+    outbox_uri = fields.CharField(max_length=URI_LENGTH, null=True)
+    followers_uri = fields.CharField(max_length=URI_LENGTH, null=True)
+    following_uri = fields.CharField(max_length=URI_LENGTH, null=True)
+    featured_uri = fields.CharField(max_length=URI_LENGTH, null=True)
+
+    display_name = fields.CharField(max_length=255, default="")
+    note = fields.TextField(default="")
+    avatar_uri = fields.CharField(max_length=URI_LENGTH, null=True)
+    header_uri = fields.CharField(max_length=URI_LENGTH, null=True)
+    manually_approves_followers = fields.BooleanField(default=False)
+    discoverable = fields.BooleanField(default=True)
+
+    public_key_pem = fields.TextField(default="")
+    public_key_id = fields.CharField(max_length=URI_LENGTH, null=True)
+    private_key_pem = fields.TextField(null=True)
+
+    # Local people only.
+    password_hash = fields.CharField(max_length=255, null=True)
+    email = fields.CharField(max_length=320, null=True, unique=True)
+    role = fields.CharEnumField(InstanceRole, max_length=16, default=InstanceRole.USER)
+    approved = fields.BooleanField(default=True)
+
+    suspended_at = fields.DatetimeField(null=True)
+    suspension_reason = fields.TextField(default="")
+    silenced_at = fields.DatetimeField(null=True)
+    silence_reason = fields.TextField(default="")
+
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+    last_fetched_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "accounts"
+
+    def __str__(self) -> str:
+        return self.handle
+
+    @property
+    def handle(self) -> str:
+        return self.username if self.domain is None else f"{self.username}@{self.domain}"
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None
+
+    def suspend(self, reason: str, now: datetime) -> None:
+        self.suspended_at = now
+        self.suspension_reason = reason

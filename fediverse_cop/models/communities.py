@@ -1,0 +1,58 @@
+"""Communities: the policy of ``Group`` accounts, and the roles people hold in them."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+from fediverse_cop.ids import new_id
+from fediverse_cop.models.accounts import Account
+from fediverse_cop.models.enums import (
+    CommunityRoleKind,
+    ContentVisibility,
+    JoinPolicy,
+    PostingPolicy,
+)
+
+
+class Community(Model):
+    """One row per ``Group`` account (local or remote) with what we know of its policy."""
+
+    id = fields.BigIntField(primary_key=True, generated=False, default=new_id)
+    account: fields.OneToOneRelation[Account] = fields.OneToOneField(
+        "models.Account", related_name="community", on_delete=fields.CASCADE
+    )
+    join_policy = fields.CharEnumField(JoinPolicy, max_length=16, default=JoinPolicy.OPEN)
+    posting_policy = fields.CharEnumField(
+        PostingPolicy, max_length=16, default=PostingPolicy.MEMBERS
+    )
+    visibility = fields.CharEnumField(
+        ContentVisibility, max_length=16, default=ContentVisibility.PUBLIC
+    )
+    archived_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "communities"
+
+
+class CommunityRole(Model):
+    """A person's standing in a community: owner, moderator, trainer, member or banned."""
+
+    id = fields.BigIntField(primary_key=True, generated=False, default=new_id)
+    community: fields.ForeignKeyRelation[Community] = fields.ForeignKeyField(
+        "models.Community", related_name="roles", on_delete=fields.CASCADE
+    )
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="community_roles", on_delete=fields.CASCADE
+    )
+    role = fields.CharEnumField(CommunityRoleKind, max_length=16)
+    # Bans may expire; other roles do not.
+    expires_at = fields.DatetimeField(null=True)
+    reason = fields.TextField(default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "community_roles"
+        unique_together = (("community", "account"),)

@@ -1,0 +1,49 @@
+"""Enumerations stored in the database (as their string values)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ActorType(StrEnum):
+    PERSON = "Person"
+    GROUP = "Group"
+    APPLICATION = "Application"
+    SERVICE = "Service"
+    ORGANIZATION = "Organization"
+
+
+class InstanceRole(StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    MODERATOR = "moderator"
+    USER = "user"
+
+
+class JoinPolicy(StrEnum):
+    OPEN = "open"
+    APPROVAL = "approval"
+
+
+class PostingPolicy(StrEnum):
+    MEMBERS = "members"
+    MODERATORS = "moderators"
+
+
+class ContentVisibility(StrEnum):
+    PUBLIC = "public"
+    MEMBERS = "members"
+
+
+class CommunityRoleKind(StrEnum):
+    OWNER = "owner"
+    MODERATOR = "moderator"
+    TRAINER = "trainer"
+    MEMBER = "member"
+    BANNED = "banned"
+
+
+class DomainBlockSeverity(StrEnum):
+    SILENCE = "silence"
+    SUSPEND = "suspend"
+    REJECT_MEDIA = "reject-media"
