@@ -1,0 +1,1 @@
+"""Receiving: authenticate, store, then process incoming activities."""

@@ -1,0 +1,1 @@
+"""Sending: build, address, fan out and deliver activities."""
