@@ -20,10 +20,15 @@ _last = 0
 
 
 def new_id(now_ms: int | None = None) -> int:
-    """Return a new id; ``now_ms`` is for tests that need a particular time."""
+    """Return a new id for now, or for the moment ``now_ms`` (a remote post's publication).
+
+    Ids for now are strictly increasing within the process; an id for a given moment
+    has random low bits instead, so it sorts where that moment belongs.
+    """
     global _last
-    ms = int(time.time() * 1000) if now_ms is None else now_ms
-    candidate = (ms << 16) | secrets.randbelow(1 << 15)
+    if now_ms is not None:
+        return (now_ms << 16) | secrets.randbelow(1 << 16)
+    candidate = (int(time.time() * 1000) << 16) | secrets.randbelow(1 << 15)
     with _lock:
         if candidate <= _last:
             candidate = _last + 1

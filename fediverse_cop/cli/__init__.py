@@ -164,6 +164,7 @@ def serve(
         log_config=None,
         proxy_headers=True,
         server_header=False,
+        access_log=False,
     )
 
 
