@@ -7,7 +7,7 @@ RUN_STAMP := $(VENV)/.installed
 COP_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export COP_TEST_POSTGRES_URL
 
-.PHONY: run test lint typecheck test-sqlite test-postgres install clean
+.PHONY: run test lint typecheck test-sqlite test-postgres install clean migration
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
@@ -44,6 +44,10 @@ test-postgres: $(STAMP)
 
 ## Set up and run everything CI runs: lint, types, the suite on SQLite then PostgreSQL.
 test: lint typecheck test-sqlite test-postgres
+
+## Generate the next migration from the models: make migration NAME=what_changed
+migration: $(STAMP)
+	$(BIN)/python scripts/makemigrations.py $(NAME)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

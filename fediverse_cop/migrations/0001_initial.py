@@ -26,8 +26,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    fields.BigIntField(
-                        primary_key=True, default=new_id, unique=True, db_index=True
+                    fields.BigIntField(primary_key=True, generated=False, default=new_id, unique=True, db_index=True
                     ),
                 ),
                 ("username", fields.CharField(max_length=255)),
@@ -97,8 +96,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    fields.BigIntField(
-                        primary_key=True, default=new_id, unique=True, db_index=True
+                    fields.BigIntField(primary_key=True, generated=False, default=new_id, unique=True, db_index=True
                     ),
                 ),
                 (
@@ -159,8 +157,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    fields.BigIntField(
-                        primary_key=True, default=new_id, unique=True, db_index=True
+                    fields.BigIntField(primary_key=True, generated=False, default=new_id, unique=True, db_index=True
                     ),
                 ),
                 (
@@ -211,8 +208,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    fields.BigIntField(
-                        primary_key=True, default=new_id, unique=True, db_index=True
+                    fields.BigIntField(primary_key=True, generated=False, default=new_id, unique=True, db_index=True
                     ),
                 ),
                 ("domain", fields.CharField(unique=True, max_length=255)),
@@ -235,7 +231,7 @@ class Migration(migrations.Migration):
         ops.CreateModel(
             name="Instance",
             fields=[
-                ("id", fields.IntField(primary_key=True, default=1, unique=True, db_index=True)),
+                ("id", fields.IntField(primary_key=True, generated=False, default=1, unique=True, db_index=True)),
                 ("domain", fields.CharField(max_length=255)),
                 ("name", fields.CharField(default="", max_length=255)),
                 ("description", fields.TextField(default="", unique=False)),
@@ -281,8 +277,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    fields.BigIntField(
-                        primary_key=True, default=new_id, unique=True, db_index=True
+                    fields.BigIntField(primary_key=True, generated=False, default=new_id, unique=True, db_index=True
                     ),
                 ),
                 ("code", fields.CharField(unique=True, max_length=64)),

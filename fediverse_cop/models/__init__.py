@@ -2,15 +2,20 @@
 
 from fediverse_cop.models.accounts import Account, acct_key
 from fediverse_cop.models.communities import Community, CommunityRole
+from fediverse_cop.models.delivery import Delivery, DomainHealth, FanoutJob
 from fediverse_cop.models.enums import (
     ActorType,
     CommunityRoleKind,
     ContentVisibility,
+    DeliveryState,
     DomainBlockSeverity,
+    FollowState,
     InstanceRole,
+    JobState,
     JoinPolicy,
     PostingPolicy,
 )
+from fediverse_cop.models.follows import Follow
 from fediverse_cop.models.instance import INSTANCE_ROW_ID, DomainBlock, Instance, Invite
 
 __all__ = [
@@ -21,11 +26,18 @@ __all__ = [
     "CommunityRole",
     "CommunityRoleKind",
     "ContentVisibility",
+    "Delivery",
+    "DeliveryState",
     "DomainBlock",
     "DomainBlockSeverity",
+    "DomainHealth",
+    "FanoutJob",
+    "Follow",
+    "FollowState",
     "Instance",
     "InstanceRole",
     "Invite",
+    "JobState",
     "JoinPolicy",
     "PostingPolicy",
     "acct_key",

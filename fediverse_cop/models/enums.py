@@ -47,3 +47,21 @@ class DomainBlockSeverity(StrEnum):
     SILENCE = "silence"
     SUSPEND = "suspend"
     REJECT_MEDIA = "reject-media"
+
+
+class FollowState(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+
+
+class JobState(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    # The inbox answered 404 or 410: the recipient is gone.
+    GONE = "gone"

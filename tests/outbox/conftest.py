@@ -1,0 +1,119 @@
+"""Fixtures for delivery tests: the loopback sink, a steppable clock, senders and followers."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from activitypub.http import HttpLimits, SafeHttpClient
+from fediverse_cop.models import Account, ActorType, Follow, FollowState, acct_key
+from fediverse_cop.services import accounts
+from fediverse_cop.services.context import ServerContext
+from outbox.worker import DeliveryWorker, WorkerConfig
+from tests.sink import Sink, run_sink, sink_resolver
+
+
+@pytest.fixture(scope="session")
+def sink_server() -> Iterator[Sink]:
+    yield from run_sink()
+
+
+@pytest.fixture
+def sink(sink_server: Sink) -> Iterator[Sink]:
+    sink_server.reset()
+    yield sink_server
+    sink_server.reset()
+
+
+@dataclass
+class Clock:
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock(sink: Sink) -> Clock:
+    clock = Clock(datetime.now(UTC).replace(microsecond=0))
+    sink.clock = clock
+    return clock
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[SafeHttpClient]:
+    client = SafeHttpClient(
+        user_agent="fediverse-cop-tests",
+        limits=HttpLimits(total_timeout=1.5, read_timeout=1.5),
+        allowed_networks=["127.0.0.0/8"],
+        resolver=sink_resolver,
+    )
+    async with client:
+        yield client
+
+
+WorkerFactory = Callable[..., DeliveryWorker]
+
+
+@pytest.fixture
+def make_worker(database: ServerContext, http: SafeHttpClient, clock: Clock) -> WorkerFactory:
+    def factory(config: WorkerConfig | None = None) -> DeliveryWorker:
+        return DeliveryWorker(
+            http,
+            local_domain=database.domain,
+            config=config,
+            clock=clock,
+            rng=random.Random(7),
+        )
+
+    return factory
+
+
+@pytest.fixture
+async def sender(database: ServerContext, sink: Sink) -> Account:
+    account = await accounts.create_user(
+        database, "alice", email="alice@uni-a.edu", password="long enough"
+    )
+    assert account.public_key_id is not None
+    sink.keys[account.public_key_id] = account.public_key_pem
+    return account
+
+
+class Remote:
+    """Creates remote accounts whose inboxes live on the sink."""
+
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+        self.count = 0
+
+    async def account(self, host: str, *, shared: bool = True, name: str | None = None) -> Account:
+        self.count += 1
+        username = name or f"r{self.count}"
+        domain = self.sink.domain(host)
+        return await Account.create(
+            username=username,
+            domain=domain,
+            acct_key=acct_key(username, domain),
+            local=False,
+            actor_type=ActorType.PERSON,
+            uri=self.sink.url(host, f"/users/{username}"),
+            inbox_uri=self.sink.url(host, f"/users/{username}/inbox"),
+            shared_inbox_uri=self.sink.url(host, "/inbox") if shared else None,
+        )
+
+    async def followers(self, target: Account, host: str, n: int, *, shared: bool = True) -> None:
+        for _ in range(n):
+            follower = await self.account(host, shared=shared)
+            await Follow.create(account=follower, target=target, state=FollowState.ACCEPTED)
+
+
+@pytest.fixture
+def remote(sink: Sink) -> Remote:
+    return Remote(sink)
