@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from starlette.routing import Route
 
 from fediverse_cop import db
 from fediverse_cop.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from fediverse_cop.runtime import background_workers, make_http_client
 from fediverse_cop.services import instance
 from fediverse_cop.services.context import ServerContext
 from fediverse_cop.services.errors import ServiceError
@@ -61,7 +63,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     f"the database needs {len(pending)} migration(s): run `fediverse-cop migrate`"
                 )
             await instance.ensure_instance(ctx)
-            yield
+            async with contextlib.AsyncExitStack() as stack:
+                http = await stack.enter_async_context(make_http_client(current))
+                app.state.http = http
+                if current.in_process_workers:
+                    await stack.enter_async_context(background_workers(current, http))
+                yield
         finally:
             await db.disconnect()
 

@@ -59,6 +59,8 @@ class Settings:
     max_request_body: int = 1024 * 1024
     max_media_body: int = 40 * 1024 * 1024
     worker_concurrency: int = 8
+    # serve runs the background workers in its own process unless this is false.
+    in_process_workers: bool = True
     log_level: str = "info"
 
     @property
@@ -143,6 +145,17 @@ def _positive_int(minimum: int, maximum: int) -> Any:
     return parse
 
 
+def _parse_bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    value = str(raw).strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"must be true or false, not {raw!r}")
+
+
 def _parse_log_level(raw: Any) -> str:
     value = str(raw).strip().lower()
     if value not in ("critical", "error", "warning", "info", "debug"):
@@ -162,6 +175,7 @@ _PARSERS: dict[str, Any] = {
     "max_request_body": _positive_int(1024, 1024 * 1024 * 1024),
     "max_media_body": _positive_int(1024, 16 * 1024 * 1024 * 1024),
     "worker_concurrency": _positive_int(1, 1024),
+    "in_process_workers": _parse_bool,
     "log_level": _parse_log_level,
 }
 assert set(_PARSERS) == {f.name for f in fields(Settings)}

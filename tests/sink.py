@@ -48,6 +48,7 @@ class Sink:
         self.keys: dict[str, str] = {}
         self.received: list[Received] = []
         self.clock: Callable[[], datetime] | None = None
+        self.default_delay = 0.0
         self._programs: dict[tuple[str, str], deque[Reply]] = defaultdict(deque)
         self._lock = threading.Lock()
 
@@ -59,6 +60,7 @@ class Sink:
             self.received.clear()
             self._programs.clear()
             self.clock = None
+            self.default_delay = 0.0
 
     def program(self, host: str, path: str, *replies: Reply) -> None:
         """Answer the next requests to ``host``+``path`` with ``replies``, then 202."""
@@ -88,6 +90,9 @@ class Sink:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
+        if scope["path"] == "/_ping":
+            await Response(b"ok")(scope, receive, send)
+            return
         request = Request(scope, receive)
         body = await request.body()
         host = request.headers.get("host", "").split(":")[0]
@@ -106,7 +111,7 @@ class Sink:
         with self._lock:
             self.received.append(Received(host, request.url.path, body, result))
             queue = self._programs.get((host, request.url.path))
-            reply = queue.popleft() if queue else Reply()
+            reply = queue.popleft() if queue else Reply(delay=self.default_delay)
         if reply.delay:
             await asyncio.sleep(reply.delay)
         status = reply.status if result.verified else 401

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from fediverse_cop import __version__, db
-from fediverse_cop.cli import communities, domains, invites, users
+from fediverse_cop.cli import communities, domains, invites, queue, users
 from fediverse_cop.cli.common import (
     emit_one,
     fail,
@@ -40,6 +40,7 @@ app.add_typer(users.app, name="user")
 app.add_typer(communities.app, name="community")
 app.add_typer(domains.app, name="domain")
 app.add_typer(invites.app, name="invite")
+app.add_typer(queue.app, name="queue")
 
 
 def _version(value: bool) -> None:
@@ -133,6 +134,10 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Web processes.", min=1, max=64)] = 1,
+    no_workers: Annotated[
+        bool,
+        typer.Option("--no-workers", help="Do not run background workers in the web processes."),
+    ] = False,
 ) -> None:
     """Serve the instance over HTTP (behind a TLS-terminating proxy in production)."""
     import uvicorn
@@ -147,6 +152,9 @@ def serve(
         return bool(await accounts.list_users())
 
     has_users = run(prepare)
+    if no_workers:
+        # The web processes uvicorn starts read their settings from the environment.
+        os.environ["COP_IN_PROCESS_WORKERS"] = "false"
     configure_logging(current.log_level)
     say(f"fediverse-cop {__version__} serving {current.base_url} on http://{host}:{port}")
     if not has_users:
@@ -166,6 +174,42 @@ def serve(
         server_header=False,
         access_log=False,
     )
+
+
+@app.command("worker")
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option(help="Concurrent deliveries (default: the setting).", min=1)
+    ] = None,
+    lease_seconds: Annotated[
+        int, typer.Option(help="How long a claimed job stays reserved.", min=1)
+    ] = 300,
+) -> None:
+    """Run background workers in this process until SIGTERM or Ctrl-C (for scale-out)."""
+    import asyncio
+    import signal
+    from datetime import timedelta
+
+    from fediverse_cop.logs import configure_logging
+    from fediverse_cop.runtime import make_delivery_worker, make_http_client
+
+    current = settings()
+    configure_logging(current.log_level)
+
+    async def body() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        async with make_http_client(current) as http:
+            delivery = make_delivery_worker(
+                current, http, concurrency=concurrency, lease=timedelta(seconds=lease_seconds)
+            )
+            say(f"worker running (concurrency {delivery.config.concurrency}); stop with Ctrl-C")
+            await delivery.run(stop)
+        say("worker stopped")
+
+    run(body)
 
 
 @app.command("registrations")

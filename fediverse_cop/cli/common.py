@@ -23,8 +23,13 @@ from fediverse_cop.settings import Settings, SettingsError, load_settings
 T = TypeVar("T")
 
 EXIT_USER_ERROR = 1
-stdout = Console(soft_wrap=True)
+# When the output is not a terminal (a pipe, a log), tables are not cut to 80 columns.
+PIPE_WIDTH = 200
 stderr = Console(stderr=True, soft_wrap=True)
+
+
+def _stdout() -> Console:
+    return Console(soft_wrap=True, width=None if sys.stdout.isatty() else PIPE_WIDTH)
 
 
 @dataclass
@@ -123,7 +128,7 @@ def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], *, as_json: boo
     table = Table(*columns, show_lines=False)
     for row in rows:
         table.add_row(*(_cell(row.get(column)) for column in columns))
-    stdout.print(table)
+    _stdout().print(table)
 
 
 def emit_one(row: dict[str, Any], *, as_json: bool) -> None:
@@ -136,7 +141,7 @@ def emit_one(row: dict[str, Any], *, as_json: bool) -> None:
     table.add_column()
     for key, value in row.items():
         table.add_row(key, _cell(value))
-    stdout.print(table)
+    _stdout().print(table)
 
 
 def _cell(value: Any) -> str:
@@ -151,7 +156,7 @@ def _cell(value: Any) -> str:
 
 
 def say(message: str) -> None:
-    stdout.print(message, markup=False, highlight=False)
+    _stdout().print(message, markup=False, highlight=False)
 
 
 def parse_duration(text: str) -> timedelta:
