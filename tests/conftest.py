@@ -229,3 +229,22 @@ def cli(cop_env: dict[str, str]) -> Cli:
 @pytest.fixture
 def console_script(cop_env: dict[str, str]) -> Cli:
     return Cli(cop_env, subprocess=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL pass, run only the tests that use a database.
+
+    The rest (the protocol package, settings, architecture) do not depend on the
+    backend and already ran on the SQLite pass.
+    """
+    if BACKEND != "postgres":
+        return
+    selected: list[pytest.Item] = []
+    deselected: list[pytest.Item] = []
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        uses_database = bool(fixtures & {"database_template", "empty_database_url"})
+        (selected if uses_database else deselected).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
