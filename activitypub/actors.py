@@ -236,11 +236,11 @@ def _find_entry(actor: Mapping[str, Any], key_id: str) -> tuple[Mapping[str, Any
 
 
 def actor_key(
-    actor: Mapping[str, Any],
+    actor: object,
     key_id: str,
     *,
     expected_actor_id: str | None = None,
-    key_document: Mapping[str, Any] | None = None,
+    key_document: object = None,
 ) -> ActorKey | KeyRefusal:
     """Decide whether ``key_id`` belongs to the actor of the (fetched) document ``actor``.
 
@@ -248,6 +248,8 @@ def actor_key(
     ``actor``); a document for anyone else is refused. ``key_document`` is
     used only when the actor lists the key by id without embedding it.
     """
+    if not isinstance(actor, Mapping):
+        return KeyRefusal("actor document is not a JSON object")
     actor_id = actor.get("id")
     actor_origin = _origin(actor_id)
     if not isinstance(actor_id, str) or actor_origin is None:
@@ -311,7 +313,7 @@ def key_owner_uri(key_id: str) -> str | None:
     return urlunsplit(parts._replace(fragment=""))
 
 
-def parse_key_document(document: Mapping[str, Any], key_id: str) -> KeyDocument | KeyRefusal:
+def parse_key_document(document: object, key_id: str) -> KeyDocument | KeyRefusal:
     """Read the owner of ``key_id`` from what the key id URL answered.
 
     Accepts a bare key (``{id: key_id, owner, publicKeyPem}`` or a Multikey
@@ -319,6 +321,8 @@ def parse_key_document(document: Mapping[str, Any], key_id: str) -> KeyDocument 
     GoToSocial serves at ``…/main-key``). The owner must be on the key's
     origin (TC07: ``evil.example`` cannot name a ``victim.example`` owner).
     """
+    if not isinstance(document, Mapping):
+        return KeyRefusal("key document is not a JSON object")
     key_origin = _origin(key_id)
     if key_origin is None:
         return KeyRefusal(f"key id {key_id!r} is not an http(s) URL")
@@ -445,10 +449,10 @@ class RemoteActor:
         return next((k for k in self.keys if k.key_id == key_id), None)
 
     @classmethod
-    def from_document(
-        cls, document: Mapping[str, Any], *, expected_id: str | None = None
-    ) -> RemoteActor:
+    def from_document(cls, document: object, *, expected_id: str | None = None) -> RemoteActor:
         """Validate ``document``; raise :class:`InvalidActor` with the reason."""
+        if not isinstance(document, Mapping):
+            raise InvalidActor("actor document is not a JSON object", url=expected_id or "")
         raw_id = document.get("id")
         where = raw_id if isinstance(raw_id, str) else (expected_id or "")
         origin = _origin(raw_id)

@@ -141,10 +141,15 @@ def _unwrap_dead_links(fragment: str) -> str:
     return _ANCHOR_RE.sub(repl, fragment)
 
 
+_SURROGATE_RE: Final = re.compile("[\ud800-\udfff]")
+
+
 def sanitize_html(fragment: str) -> str:
     """Clean remote HTML (``content``, ``summary``, bios) for display."""
     if not isinstance(fragment, str) or not fragment:
         return ""
+    # A lone surrogate (a \ud800 escape read by a lenient JSON parser) is not UTF-8: nh3 raises.
+    fragment = _SURROGATE_RE.sub("\ufffd", fragment)
     first = _replace_images(_FIRST_PASS.clean(fragment))
     return _unwrap_dead_links(_SECOND_PASS.clean(first))
 

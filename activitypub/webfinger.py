@@ -37,7 +37,6 @@ Serving
 
 from __future__ import annotations
 
-import json
 import re
 import xml.parsers.expat
 from collections.abc import Mapping, Sequence
@@ -48,6 +47,7 @@ from urllib.parse import quote
 from activitypub.domains import InvalidDomain, normalize_host_port, origin_of
 from activitypub.errors import HTTPStatusError, InvalidDocument
 from activitypub.http import SafeHttpClient, is_activity_json
+from activitypub.jsonparse import InvalidJSON, parse_json
 from activitypub.uris import Kind, LocalURIs
 
 __all__ = [
@@ -253,8 +253,8 @@ def lrdd_template(body: bytes, url: str) -> str:
     text = body.lstrip()
     if text.startswith(b"{"):
         try:
-            data = json.loads(text)
-        except ValueError:
+            data = parse_json(text)
+        except InvalidJSON:
             raise InvalidDocument("host-meta JSON is invalid", url=url) from None
         links = data.get("links") if isinstance(data, dict) else None
         for link in links if isinstance(links, list) else ():
