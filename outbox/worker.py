@@ -37,6 +37,7 @@ from activitypub.http import SafeHttpClient
 from activitypub.keys import PrivateKey, load_private_key_pem
 from activitypub.signatures import HttpSignatureAuth, SignaturePreferences
 from fediverse_cop.models import Account, Delivery, DeliveryState, FanoutJob, JobState
+from fediverse_cop.models.claims import claim, no_live_lease
 from outbox import health
 from outbox.fanout import ActorResolver, Expander
 from outbox.health import HealthPolicy
@@ -158,28 +159,14 @@ class DeliveryWorker:
 
     async def _expand_jobs(self, stats: StepStats) -> None:
         now = self.clock()
-        token = secrets.token_hex(16)
-        async with in_transaction():
-            ids = (
-                await FanoutJob.filter(state=JobState.PENDING)
-                .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-                .order_by("id")
-                .limit(self.config.jobs_per_step)
-                .select_for_update(skip_locked=True)
-                .values_list("id", flat=True)
-            )
-            if not ids:
-                return
-            await (
-                FanoutJob.filter(id__in=list(ids))
-                .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-                .update(
-                    lease_until=now + self.config.lease,
-                    claim_token=token,
-                    attempts=F("attempts") + 1,
-                )
-            )
-        for job in await FanoutJob.filter(claim_token=token).order_by("id"):
+        jobs = await claim(
+            FanoutJob,
+            Q(state=JobState.PENDING),
+            now=now,
+            lease=self.config.lease,
+            limit=self.config.jobs_per_step,
+        )
+        for job in jobs:
             try:
                 expansion = await self.expander.expand(job, now)
             except Exception as exc:
@@ -200,7 +187,7 @@ class DeliveryWorker:
 
     async def _claim(self, now: datetime, stats: StepStats) -> list[_Claimed]:
         token = secrets.token_hex(16)
-        live_lease = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+        live_lease = no_live_lease(now)
         async with in_transaction():
             candidates = (
                 await Delivery.filter(state=DeliveryState.PENDING, next_attempt_at__lte=now)
