@@ -1,0 +1,1 @@
+"""HTTP endpoints other than the client API: federation (what peers GET) and web pages."""
