@@ -20,7 +20,11 @@ from fediverse_cop.runtime import background_workers, make_http_client
 from fediverse_cop.services import instance
 from fediverse_cop.services.context import ServerContext
 from fediverse_cop.services.errors import ServiceError
+from fediverse_cop.services.remote import federation_for
 from fediverse_cop.settings import Settings, load_settings
+from fediverse_cop.web import federation
+from fediverse_cop.web import inbox as inbox_routes
+from inbox.receive import InboxReceiver
 
 log = logging.getLogger(__name__)
 
@@ -65,15 +69,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await instance.ensure_instance(ctx)
             async with contextlib.AsyncExitStack() as stack:
                 http = await stack.enter_async_context(make_http_client(current))
+                fed = await federation_for(ctx, http)
                 app.state.http = http
+                app.state.fed = fed
+                app.state.inbox = InboxReceiver(fed)
                 if current.in_process_workers:
-                    await stack.enter_async_context(background_workers(current, http))
+                    await stack.enter_async_context(background_workers(fed))
                 yield
         finally:
             await db.disconnect()
 
     app = Starlette(
-        routes=[Route("/healthz", healthz, methods=["GET", "HEAD"])],
+        routes=[
+            Route("/healthz", healthz, methods=["GET", "HEAD"]),
+            *inbox_routes.routes,
+            *federation.routes,
+        ],
         middleware=[
             Middleware(RequestIdMiddleware),
             Middleware(BodyLimitMiddleware, max_body=current.max_request_body),

@@ -10,7 +10,9 @@ from datetime import timedelta
 
 from activitypub.http import SafeHttpClient
 from fediverse_cop import __version__
+from fediverse_cop.services.remote import Federation
 from fediverse_cop.settings import Settings
+from inbox.worker import InboxWorker
 from outbox.worker import DeliveryWorker, WorkerConfig
 
 log = logging.getLogger(__name__)
@@ -37,17 +39,31 @@ def make_delivery_worker(
     return DeliveryWorker(http, local_domain=settings.domain, config=config)
 
 
-@contextlib.asynccontextmanager
-async def background_workers(settings: Settings, http: SafeHttpClient) -> AsyncIterator[None]:
-    """Run the delivery worker in this process for the duration of the block.
+async def run_workers(
+    fed: Federation,
+    stop: asyncio.Event,
+    *,
+    concurrency: int | None = None,
+    lease: timedelta | None = None,
+) -> None:
+    """Run the delivery and inbox workers until ``stop`` is set.
 
-    On exit the worker finishes the step it is in (in-flight deliveries complete or,
-    if the process dies first, their leases expire and another worker takes them).
+    Each finishes the step it is in (in-flight work completes or, if the process dies
+    first, its leases expire and another worker takes it).
     """
-    worker = make_delivery_worker(settings, http)
+    delivery = make_delivery_worker(
+        fed.ctx.settings, fed.http, concurrency=concurrency, lease=lease
+    )
+    inbox = InboxWorker(fed, lease=lease or timedelta(minutes=5))
+    log.info("workers running (delivery concurrency %d)", delivery.config.concurrency)
+    await asyncio.gather(delivery.run(stop), inbox.run(stop))
+
+
+@contextlib.asynccontextmanager
+async def background_workers(fed: Federation) -> AsyncIterator[None]:
+    """Run the workers in this process for the duration of the block."""
     stop = asyncio.Event()
-    task = asyncio.create_task(worker.run(stop), name="delivery-worker")
-    log.info("delivery worker running in-process (concurrency %d)", worker.config.concurrency)
+    task = asyncio.create_task(run_workers(fed, stop), name="background-workers")
     try:
         yield
     finally:

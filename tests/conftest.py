@@ -15,8 +15,9 @@ import secrets
 import shutil
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -24,9 +25,11 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from activitypub.http import HttpLimits, SafeHttpClient
 from fediverse_cop import db
 from fediverse_cop.services.context import ServerContext
 from fediverse_cop.settings import Settings, load_settings
+from tests.sink import Sink, run_sink, sink_resolver
 
 BACKEND = os.environ.get("COP_TEST_BACKEND", "sqlite")
 POSTGRES_URL = os.environ.get(
@@ -102,19 +105,31 @@ def database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Temp
 
 
 @pytest.fixture
-def database_url(database_template: Template, tmp_path: Path) -> Iterator[str]:
+def new_database(database_template: Template, tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """Makes fresh, migrated databases (several instances in one test need one each)."""
+    made: list[str] = []
+
+    def make() -> str:
+        if database_template.backend == "sqlite":
+            path = tmp_path / f"cop{len(made)}.sqlite3"
+            shutil.copyfile(database_template.location, path)
+            made.append(str(path))
+            return f"sqlite://{path}"
+        name = f"cop_test_{os.getpid()}_{secrets.token_hex(4)}"
+        _run(_pg_execute(f'CREATE DATABASE "{name}" TEMPLATE "{database_template.location}"'))
+        made.append(name)
+        return _with_database(POSTGRES_URL, name)
+
+    yield make
+    if database_template.backend == "postgres":
+        for name in made:
+            _run(_pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def database_url(new_database: Callable[[], str]) -> str:
     """A fresh, migrated database for this test."""
-    if database_template.backend == "sqlite":
-        path = tmp_path / "cop.sqlite3"
-        shutil.copyfile(database_template.location, path)
-        yield f"sqlite://{path}"
-        return
-    name = f"cop_test_{os.getpid()}_{secrets.token_hex(4)}"
-    _run(_pg_execute(f'CREATE DATABASE "{name}" TEMPLATE "{database_template.location}"'))
-    try:
-        yield _with_database(POSTGRES_URL, name)
-    finally:
-        _run(_pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    return new_database()
 
 
 @pytest.fixture
@@ -229,6 +244,51 @@ def cli(cop_env: dict[str, str]) -> Cli:
 @pytest.fixture
 def console_script(cop_env: dict[str, str]) -> Cli:
     return Cli(cop_env, subprocess=True)
+
+
+# -- a loopback peer for federation tests (tests/sink.py) --------------------------------
+
+
+@pytest.fixture(scope="session")
+def sink_server() -> Iterator[Sink]:
+    yield from run_sink()
+
+
+@pytest.fixture
+def sink(sink_server: Sink) -> Iterator[Sink]:
+    sink_server.reset()
+    yield sink_server
+    sink_server.reset()
+
+
+@dataclass
+class Clock:
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock(sink: Sink) -> Clock:
+    clock = Clock(datetime.now(UTC).replace(microsecond=0))
+    sink.clock = clock
+    return clock
+
+
+@pytest.fixture
+async def sink_http() -> AsyncIterator[SafeHttpClient]:
+    client = SafeHttpClient(
+        user_agent="fediverse-cop-tests",
+        limits=HttpLimits(total_timeout=1.5, read_timeout=1.5),
+        allowed_networks=["127.0.0.0/8"],
+        resolver=sink_resolver,
+    )
+    async with client:
+        yield client
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

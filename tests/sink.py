@@ -40,6 +40,7 @@ class Received:
     path: str
     body: bytes
     signature: VerificationResult
+    method: str = "POST"
 
 
 class Sink:
@@ -49,6 +50,8 @@ class Sink:
         self.received: list[Received] = []
         self.clock: Callable[[], datetime] | None = None
         self.default_delay = 0.0
+        # (host, path) -> (content type, body) served to GET requests.
+        self.documents: dict[tuple[str, str], tuple[str, bytes]] = {}
         self._programs: dict[tuple[str, str], deque[Reply]] = defaultdict(deque)
         self._lock = threading.Lock()
 
@@ -59,6 +62,7 @@ class Sink:
             self.keys.clear()
             self.received.clear()
             self._programs.clear()
+            self.documents.clear()
             self.clock = None
             self.default_delay = 0.0
 
@@ -66,6 +70,20 @@ class Sink:
         """Answer the next requests to ``host``+``path`` with ``replies``, then 202."""
         with self._lock:
             self._programs[(host, path)].extend(replies)
+
+    def serve(self, url_host: str, path: str, document: object, content_type: str = "") -> None:
+        """Answer GETs of ``path`` on ``url_host`` with ``document`` as JSON."""
+        import orjson
+
+        kind = content_type or "application/activity+json"
+        with self._lock:
+            self.documents[(url_host, path)] = (kind, orjson.dumps(document))
+
+    def gets(self, host: str | None = None) -> list[Received]:
+        return [r for r in self.hits(host) if r.method == "GET"]
+
+    def posts(self, host: str | None = None) -> list[Received]:
+        return [r for r in self.hits(host) if r.method == "POST"]
 
     def clear_program(self, host: str, path: str) -> None:
         with self._lock:
@@ -96,6 +114,19 @@ class Sink:
         request = Request(scope, receive)
         body = await request.body()
         host = request.headers.get("host", "").split(":")[0]
+        if request.method == "GET":
+            with self._lock:
+                document = self.documents.get((host, request.url.path))
+                self.received.append(
+                    Received(host, request.url.path, b"", VerificationResult(False), "GET")
+                )
+            if document is None:
+                await Response(b"not found", status_code=404)(scope, receive, send)
+            else:
+                await Response(document[1], headers={"content-type": document[0]})(
+                    scope, receive, send
+                )
+            return
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         now = self.clock() if self.clock else None
         result = verify_request(

@@ -19,6 +19,7 @@ EXPECTED_TABLES = {
     "domain_health",
     "fanout_jobs",
     "follows",
+    "inbox_items",
     "instance",
     "invites",
 }

@@ -16,7 +16,7 @@ from fediverse_cop import db
 from tests.conftest import BACKEND, CLI
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -24,8 +24,8 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serving(env: dict[str, str]) -> Iterator[str]:
-    port = _free_port()
+def serving(env: dict[str, str], port: int | None = None) -> Iterator[str]:
+    port = port or free_port()
     process = subprocess.Popen(
         [CLI, "serve", "--port", str(port)],
         env=env,
@@ -113,7 +113,7 @@ def test_serve_refuses_pending_migrations_on_postgres(
 ) -> None:
     env = {**cop_env, "COP_DATABASE_URL": empty_database_url}
     completed = subprocess.run(
-        [CLI, "serve", "--port", str(_free_port())],
+        [CLI, "serve", "--port", str(free_port())],
         env=env,
         capture_output=True,
         text=True,

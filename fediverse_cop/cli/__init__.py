@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from fediverse_cop import __version__, db
-from fediverse_cop.cli import communities, domains, invites, queue, users
+from fediverse_cop.cli import communities, domains, federation, invites, queue, users
 from fediverse_cop.cli.common import (
     emit_one,
     fail,
@@ -41,6 +41,7 @@ app.add_typer(communities.app, name="community")
 app.add_typer(domains.app, name="domain")
 app.add_typer(invites.app, name="invite")
 app.add_typer(queue.app, name="queue")
+app.add_typer(federation.app, name="federation")
 
 
 def _version(value: bool) -> None:
@@ -191,9 +192,11 @@ def worker(
     from datetime import timedelta
 
     from fediverse_cop.logs import configure_logging
-    from fediverse_cop.runtime import make_delivery_worker, make_http_client
+    from fediverse_cop.runtime import make_http_client, run_workers
+    from fediverse_cop.services.remote import federation_for
 
     current = settings()
+    ctx = server_context()
     configure_logging(current.log_level)
 
     async def body() -> None:
@@ -202,11 +205,11 @@ def worker(
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         async with make_http_client(current) as http:
-            delivery = make_delivery_worker(
-                current, http, concurrency=concurrency, lease=timedelta(seconds=lease_seconds)
+            fed = await federation_for(ctx, http)
+            say("worker running; stop with Ctrl-C")
+            await run_workers(
+                fed, stop, concurrency=concurrency, lease=timedelta(seconds=lease_seconds)
             )
-            say(f"worker running (concurrency {delivery.config.concurrency}); stop with Ctrl-C")
-            await delivery.run(stop)
         say("worker stopped")
 
     run(body)

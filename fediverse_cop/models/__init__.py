@@ -10,12 +10,14 @@ from fediverse_cop.models.enums import (
     DeliveryState,
     DomainBlockSeverity,
     FollowState,
+    InboxState,
     InstanceRole,
     JobState,
     JoinPolicy,
     PostingPolicy,
 )
 from fediverse_cop.models.follows import Follow
+from fediverse_cop.models.inbox import InboxItem
 from fediverse_cop.models.instance import INSTANCE_ROW_ID, DomainBlock, Instance, Invite
 
 __all__ = [
@@ -34,6 +36,8 @@ __all__ = [
     "FanoutJob",
     "Follow",
     "FollowState",
+    "InboxItem",
+    "InboxState",
     "Instance",
     "InstanceRole",
     "Invite",

@@ -65,3 +65,12 @@ class DeliveryState(StrEnum):
     FAILED = "failed"
     # The inbox answered 404 or 410: the recipient is gone.
     GONE = "gone"
+
+
+class InboxState(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    # No handler for this (activity type, object type): kept and counted, not an error.
+    UNHANDLED = "unhandled"
+    # A handler refused it or it kept failing; the reason is in ``error``.
+    FAILED = "failed"

@@ -3,70 +3,26 @@
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
 
 import pytest
 
-from activitypub.http import HttpLimits, SafeHttpClient
+from activitypub.http import SafeHttpClient
 from fediverse_cop.models import Account, ActorType, Follow, FollowState, acct_key
 from fediverse_cop.services import accounts
 from fediverse_cop.services.context import ServerContext
 from outbox.worker import DeliveryWorker, WorkerConfig
-from tests.sink import Sink, run_sink, sink_resolver
-
-
-@pytest.fixture(scope="session")
-def sink_server() -> Iterator[Sink]:
-    yield from run_sink()
-
-
-@pytest.fixture
-def sink(sink_server: Sink) -> Iterator[Sink]:
-    sink_server.reset()
-    yield sink_server
-    sink_server.reset()
-
-
-@dataclass
-class Clock:
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-@pytest.fixture
-def clock(sink: Sink) -> Clock:
-    clock = Clock(datetime.now(UTC).replace(microsecond=0))
-    sink.clock = clock
-    return clock
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[SafeHttpClient]:
-    client = SafeHttpClient(
-        user_agent="fediverse-cop-tests",
-        limits=HttpLimits(total_timeout=1.5, read_timeout=1.5),
-        allowed_networks=["127.0.0.0/8"],
-        resolver=sink_resolver,
-    )
-    async with client:
-        yield client
-
+from tests.conftest import Clock
+from tests.sink import Sink
 
 WorkerFactory = Callable[..., DeliveryWorker]
 
 
 @pytest.fixture
-def make_worker(database: ServerContext, http: SafeHttpClient, clock: Clock) -> WorkerFactory:
+def make_worker(database: ServerContext, sink_http: SafeHttpClient, clock: Clock) -> WorkerFactory:
     def factory(config: WorkerConfig | None = None) -> DeliveryWorker:
         return DeliveryWorker(
-            http,
+            sink_http,
             local_domain=database.domain,
             config=config,
             clock=clock,

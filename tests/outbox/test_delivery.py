@@ -20,7 +20,8 @@ from outbox import health
 from outbox.enqueue import enqueue
 from outbox.health import HealthPolicy
 from outbox.worker import StepStats, WorkerConfig
-from tests.outbox.conftest import Clock, Remote, WorkerFactory
+from tests.conftest import Clock
+from tests.outbox.conftest import Remote, WorkerFactory
 from tests.sink import Reply, Sink
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"

@@ -1,0 +1,5 @@
+"""Inbox handlers; importing this package registers them all in the dispatch table."""
+
+from inbox.handlers import follows
+
+__all__ = ["follows"]

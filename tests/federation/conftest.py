@@ -1,0 +1,98 @@
+"""Several real instances: separate ``fediverse-cop serve`` processes with their own databases."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from activitypub.http import SafeHttpClient
+from fediverse_cop import db
+from fediverse_cop.runtime import make_http_client
+from fediverse_cop.services.context import ServerContext
+from fediverse_cop.services.remote import Federation, federation_for
+from fediverse_cop.settings import Settings, load_settings
+from tests.conftest import Cli
+from tests.test_server import free_port, serving
+
+T = TypeVar("T")
+
+
+@dataclass
+class Instance:
+    name: str
+    env: dict[str, str]
+    base: str = ""
+
+    @property
+    def domain(self) -> str:
+        return self.env["COP_DOMAIN"]
+
+    @property
+    def settings(self) -> Settings:
+        return load_settings(environ=self.env)
+
+    @property
+    def cli(self) -> Cli:
+        return Cli(self.env)
+
+    def handle(self, user: str) -> str:
+        return f"{user}@{self.domain}"
+
+    def actor(self, user: str) -> str:
+        return f"http://{self.domain}/users/{user}"
+
+    def call(self, body: Callable[[Federation], Awaitable[T]]) -> T:
+        """Run service code against this instance's database, as the instance would."""
+
+        async def wrapper() -> T:
+            settings = self.settings
+            async with db.database(settings), make_http_client(settings) as http:
+                fed = await federation_for(ServerContext(settings), http)
+                return await body(fed)
+
+        return asyncio.run(wrapper())
+
+
+@pytest.fixture
+def instances(
+    new_database: Callable[[], str], tmp_path: Path, cop_env: dict[str, str]
+) -> Iterator[Callable[[int], list[Instance]]]:
+    """Start ``n`` instances on loopback ports, named a, b, c…"""
+    with ExitStack() as stack:
+
+        def start(n: int) -> list[Instance]:
+            made = []
+            for index in range(n):
+                name = "abcdefgh"[index]
+                port = free_port()
+                env = {
+                    **cop_env,
+                    "COP_DATABASE_URL": new_database(),
+                    "COP_DATA_DIR": str(tmp_path / f"data-{name}"),
+                    "COP_DOMAIN": f"127.0.0.1:{port}",
+                    "COP_SCHEME": "http",
+                    "COP_ALLOWED_PRIVATE_NETWORKS": "127.0.0.0/8",
+                }
+                instance = Instance(name, env)
+                instance.cli.ok("init")
+                instance.base = stack.enter_context(serving(env, port))
+                made.append(instance)
+            return made
+
+        yield start
+
+
+async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
+    """Poll ``check`` (reading a database another process writes) until it holds, 30 s at most."""
+    async with asyncio.timeout(30):
+        while not await check():  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
+
+
+__all__ = ["Instance", "SafeHttpClient", "eventually"]

@@ -1,0 +1,223 @@
+"""POST /inbox: what is accepted, what is refused, and that a refusal leaves nothing behind."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from fediverse_cop.models import (
+    Account,
+    DomainBlockSeverity,
+    FanoutJob,
+    Follow,
+    FollowState,
+    InboxItem,
+    InboxState,
+)
+from fediverse_cop.services import domains
+from tests.inbox.conftest import Local, Peer
+from tests.sink import Sink
+
+
+async def nothing_stored() -> bool:
+    return (
+        await InboxItem.all().count() == 0
+        and await Follow.all().count() == 0
+        and await FanoutJob.all().count() == 0
+    )
+
+
+async def test_a_signed_follow_is_stored_then_accepted(
+    local: Local, peer: Peer, alice: Account, sink: Sink
+) -> None:
+    follow = peer.activity("Follow", alice.uri)
+    response = await local.post("/users/alice/inbox", follow, peer=peer)
+    assert response.status_code == 202
+    item = await InboxItem.get()
+    assert (item.activity_id, item.state) == (follow["id"], InboxState.PENDING)
+    assert await Follow.all().count() == 0  # nothing is processed in the request
+
+    stats = await local.worker.run_once()
+    assert stats.processed == 1
+    row = await Follow.get().select_related("account", "target")
+    assert (row.account.uri, row.target.uri, row.state) == (
+        peer.uri,
+        alice.uri,
+        FollowState.ACCEPTED,
+    )
+    assert row.account.username == "bob"
+    assert row.account.domain == f"remote.sink.test:{sink.port}"
+    job = await FanoutJob.get()
+    assert job.activity["type"] == "Accept"
+    assert job.activity["object"]["id"] == follow["id"]
+    assert job.recipients == [peer.uri]
+    assert (await InboxItem.get()).state is InboxState.DONE
+
+
+async def test_a_locked_account_gets_a_follow_request(
+    local: Local, peer: Peer, alice: Account
+) -> None:
+    alice.manually_approves_followers = True
+    await alice.save()
+    assert (
+        await local.post("/inbox", peer.activity("Follow", alice.uri), peer=peer)
+    ).status_code == 202
+    await local.worker.run_once()
+    assert (await Follow.get()).state is FollowState.PENDING
+    assert await FanoutJob.all().count() == 0
+
+
+async def test_a_replayed_activity_is_a_no_op(local: Local, peer: Peer, alice: Account) -> None:
+    follow = peer.activity("Follow", alice.uri)
+    for _ in range(3):
+        assert (await local.post("/inbox", follow, peer=peer)).status_code == 202
+    await local.worker.run_once()
+    assert await InboxItem.all().count() == 1
+    assert await Follow.all().count() == 1
+    assert await FanoutJob.all().count() == 1
+
+
+async def test_undo_follow_by_the_follower_removes_it(
+    local: Local, peer: Peer, alice: Account
+) -> None:
+    follow = peer.activity("Follow", alice.uri)
+    await local.post("/inbox", follow, peer=peer)
+    await local.post("/inbox", peer.activity("Undo", follow), peer=peer)
+    await local.worker.run_once()
+    assert await Follow.all().count() == 0
+
+
+async def test_unknown_activities_are_recorded_as_unhandled(local: Local, peer: Peer) -> None:
+    await local.post(
+        "/inbox", peer.activity("Wave", {"type": "Gesture", "id": peer.uri + "/g/1"}), peer=peer
+    )
+    stats = await local.worker.run_once()
+    assert dict(stats.unhandled) == {"Wave/Gesture": 1}
+    item = await InboxItem.get()
+    assert (item.state, item.handled_as) == (InboxState.UNHANDLED, "Wave/Gesture")
+
+
+async def test_a_rotated_key_is_refetched_once(local: Local, peer: Peer, alice: Account) -> None:
+    await local.post("/inbox", peer.activity("Follow", alice.uri), peer=peer)
+    old_private = peer.rotate_key()
+    fresh = await local.post("/inbox", peer.activity("Like", alice.uri), peer=peer)
+    assert fresh.status_code == 202
+    stale = await local.post(
+        "/inbox", peer.activity("Like", alice.uri), peer=peer, private_pem=old_private
+    )
+    assert stale.status_code == 401
+    assert await InboxItem.all().count() == 2
+
+
+# -- refusals: each leaves no row, no job, no dedupe key -------------------------------------
+
+
+async def test_unsigned_is_401_and_fetches_nothing(
+    local: Local, peer: Peer, alice: Account, sink: Sink
+) -> None:
+    response = await local.post("/inbox", peer.activity("Follow", alice.uri))
+    assert response.status_code == 401
+    assert response.json() == {"error": "a valid HTTP signature is required"}
+    assert await nothing_stored()
+    assert sink.hits() == []
+
+
+async def test_tc06_a_key_of_another_actor_is_refused_before_anything(
+    local: Local, peer: Peer, alice: Account, sink: Sink
+) -> None:
+    mallory = Peer(sink, "evil.sink.test", "mallory")
+    forged = peer.activity("Follow", alice.uri)  # actor: bob on remote.sink.test
+    response = await local.post("/inbox", forged, peer=mallory)
+    assert response.status_code == 401
+    assert response.json() == {"error": "the activity's actor does not own the signing key"}
+    assert await nothing_stored()
+    # Only the signing key's actor was fetched; nothing of the claimed actor.
+    assert {(r.host, r.path) for r in sink.gets()} <= {
+        ("evil.sink.test", "/users/mallory"),
+        ("evil.sink.test", "/.well-known/webfinger"),
+    }
+    assert sink.gets("remote.sink.test") == []
+
+
+async def test_tc18_a_suspended_domain_is_refused_without_any_fetch(
+    local: Local, peer: Peer, alice: Account, sink: Sink
+) -> None:
+    await domains.block_domain("sink.test", DomainBlockSeverity.SUSPEND)
+    response = await local.post("/inbox", peer.activity("Follow", alice.uri), peer=peer)
+    assert response.status_code == 403
+    assert await nothing_stored()
+    assert sink.hits() == []
+
+
+async def test_a_body_modified_after_signing_is_refused(
+    local: Local, peer: Peer, alice: Account
+) -> None:
+    follow = peer.activity("Follow", alice.uri)
+    tampered = orjson.dumps({**follow, "object": peer.uri})
+
+    import httpx
+
+    from activitypub.keys import load_private_key_pem
+    from activitypub.signatures import HttpSignatureAuth
+
+    request = local.client.build_request(
+        "POST",
+        "/inbox",
+        content=orjson.dumps(follow),
+        headers={"Content-Type": "application/activity+json"},
+    )
+    flow = HttpSignatureAuth(peer.key_id, load_private_key_pem(peer.private_pem)).auth_flow(request)
+    signed = next(flow)
+    response = await local.client.send(
+        httpx.Request(
+            "POST",
+            signed.url,
+            headers={**signed.headers, "content-length": str(len(tampered))},
+            content=tampered,
+        )
+    )
+    assert response.status_code == 401
+    assert await nothing_stored()
+
+
+async def test_an_activity_id_on_another_origin_is_refused(
+    local: Local, peer: Peer, alice: Account
+) -> None:
+    activity = {
+        **peer.activity("Follow", alice.uri),
+        "id": "http://elsewhere.sink.test/activities/1",
+    }
+    response = await local.post("/inbox", activity, peer=peer)
+    assert response.status_code == 403
+    assert await nothing_stored()
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        (b"{not json", "application/activity+json", 400),
+        (b"[" * 10_000 + b"]" * 10_000, "application/activity+json", 400),
+        (b"[1, 2]", "application/activity+json", 400),
+        (b'{"type": "Follow"}', "application/activity+json", 400),
+        (b'{"id": "x", "actor": "y"}', "application/activity+json", 400),
+        (b"{}", "text/html", 415),
+    ],
+)
+async def test_malformed_bodies(
+    local: Local, peer: Peer, body: bytes, content_type: str, status: int
+) -> None:
+    response = await local.post("/inbox", None, peer=peer, body=body, content_type=content_type)
+    assert response.status_code == status
+    assert await nothing_stored()
+
+
+async def test_a_body_over_the_limit_is_413(local: Local, peer: Peer) -> None:
+    response = await local.post("/inbox", None, peer=peer, body=b"x" * (1024 * 1024 + 1))
+    assert response.status_code == 413
+    assert await nothing_stored()
+
+
+async def test_an_unknown_local_inbox_is_404(local: Local, peer: Peer) -> None:
+    response = await local.post("/users/nobody/inbox", peer.activity("Follow", "x"), peer=peer)
+    assert response.status_code == 404
+    assert await nothing_stored()
