@@ -236,7 +236,7 @@ _URL_PATTERN: Final = r"https?://[^\s<>\"'`]+"
 _MENTION_PATTERN: Final = (
     r"(?<![\w@/.=])@(?P<user>[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?)"
     r"(?:@(?P<domain>[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+))?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+(?::[0-9]{1,5})?))?"
 )
 _HASHTAG_PATTERN: Final = r"(?<![\w#&/])#(?P<tag>\w*[^\W\d_]\w*)"
 _TOKENS_RE: Final = re.compile(

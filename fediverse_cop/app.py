@@ -24,6 +24,7 @@ from fediverse_cop.services.remote import federation_for
 from fediverse_cop.settings import Settings, load_settings
 from fediverse_cop.web import federation
 from fediverse_cop.web import inbox as inbox_routes
+from fediverse_cop.web import objects as object_routes
 from inbox.receive import InboxReceiver
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
             *inbox_routes.routes,
+            *object_routes.routes,
             *federation.routes,
         ],
         middleware=[

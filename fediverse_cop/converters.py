@@ -20,7 +20,7 @@ from activitypub.uris import Kind, LocalURIs
 from activitypub.vocab import format_datetime
 from activitypub.webfinger import build_jrd
 from fediverse_cop import __version__
-from fediverse_cop.models import Account, Community, Instance, PostingPolicy
+from fediverse_cop.models import Account, Community, Instance, PostingPolicy, Status
 from fediverse_cop.settings import RegistrationMode
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "local_account_to_as_actor",
     "local_account_to_jrd",
     "local_community_to_as_group",
+    "local_status_to_as_note",
     "note_to_html",
 ]
 
@@ -209,3 +210,49 @@ def instance_to_nodeinfo(
         usage=NodeInfoUsage(users_total=users_total, local_posts=0),
         metadata=metadata,
     )
+
+
+NOTE_CONTEXT: Final[tuple[Any, ...]] = (
+    AS_CONTEXT,
+    {"sensitive": "as:sensitive", "Hashtag": "as:Hashtag", "toot": "http://joinmastodon.org/ns#"},
+)
+
+
+def local_status_to_as_note(
+    status: Status,
+    author: Account,
+    uris: LocalURIs,
+    *,
+    mentions: Sequence[Account] = (),
+    tags: Sequence[str] = (),
+) -> Json:
+    """A local post as the ``Note`` peers receive and fetch (Mastodon's shape)."""
+    note: Json = {
+        "@context": list(NOTE_CONTEXT),
+        "id": status.uri,
+        "type": status.object_type,
+        "attributedTo": author.uri,
+        "content": status.content,
+        "published": format_datetime(status.published_at),
+        "url": status.url or status.uri,
+        "to": list(status.to),
+        "cc": list(status.cc),
+        "sensitive": status.sensitive,
+        "summary": status.summary or None,
+        "inReplyTo": status.in_reply_to_uri,
+        "tag": [
+            {"type": "Mention", "href": account.uri, "name": f"@{account.handle}"}
+            for account in mentions
+        ]
+        + [
+            {"type": "Hashtag", "href": uris.build(Kind.TAG, name=name), "name": f"#{name}"}
+            for name in tags
+        ],
+    }
+    if status.language:
+        note["contentMap"] = {status.language: status.content}
+    if status.edited_at is not None:
+        note["updated"] = format_datetime(status.edited_at)
+    if status.audience:
+        note["audience"] = status.audience
+    return note

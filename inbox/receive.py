@@ -23,22 +23,17 @@ from datetime import datetime
 
 from tortoise.exceptions import IntegrityError
 
-from activitypub.actors import KeyRefusal, resolve_key_owner
 from activitypub.domains import InvalidDomain, origin_of
-from activitypub.errors import FetchError
 from activitypub.jsonparse import InvalidJSON, parse_json
 from activitypub.signatures import (
-    ParsedSignature,
-    Reason,
     RequestParts,
     VerificationResult,
     parse_signature,
-    verify,
 )
 from fediverse_cop.models import Account, InboxItem
 from fediverse_cop.services.context import utcnow
-from fediverse_cop.services.errors import ServiceError
-from fediverse_cop.services.remote import Federation, fetch_actor, host_of, is_suspended_domain
+from fediverse_cop.services.remote import Federation, host_of, is_suspended_domain
+from inbox.authenticate import Authenticator
 from outbox.health import record_success
 
 log = logging.getLogger(__name__)
@@ -66,6 +61,7 @@ class InboxReceiver:
     def __init__(self, fed: Federation, *, clock: Callable[[], datetime] = utcnow) -> None:
         self.fed = fed
         self.clock = clock
+        self.authenticator = Authenticator(fed)
 
     async def receive(
         self,
@@ -110,7 +106,7 @@ class InboxReceiver:
             return _refuse(401, "activities of local actors are not accepted from outside")
 
         request = RequestParts.build(method, target, headers, body)
-        account, result = await self._verify(parsed, request)
+        account, result = await self.authenticator.verify(parsed, request)
         if account is None or not result.verified:
             return _refuse(401, "signature verification failed", result.detail)
         if account.uri != actor_id:
@@ -130,46 +126,3 @@ class InboxReceiver:
             log.debug("activity %s seen before; ignored", activity_id)
         await record_success([actor_host], self.clock())
         return Received(202, "accepted")
-
-    async def _verify(
-        self, parsed: ParsedSignature, request: RequestParts
-    ) -> tuple[Account | None, VerificationResult]:
-        settings = self.fed.ctx.settings
-        cached = await Account.get_or_none(public_key_id=parsed.key_id, local=False)
-        if cached is not None and cached.public_key_pem:
-            result = verify(
-                parsed,
-                request,
-                cached.public_key_pem,
-                expected_host=settings.domain,
-                scheme=settings.scheme,
-            )
-            if result.verified or result.reason is not Reason.BAD_SIGNATURE:
-                return cached, result
-            owner: str | KeyRefusal = cached.uri  # the key may have rotated: refetch once
-        else:
-            try:
-                owner = await resolve_key_owner(self.fed.http, parsed.key_id)
-            except FetchError as exc:
-                return None, VerificationResult.fail(Reason.UNKNOWN_KEY, str(exc), parsed.key_id)
-        if isinstance(owner, KeyRefusal):
-            return None, VerificationResult.fail(Reason.UNKNOWN_KEY, owner.reason, parsed.key_id)
-        try:
-            if await is_suspended_domain(host_of(owner)):
-                return None, VerificationResult.fail(
-                    Reason.UNKNOWN_KEY, "key owner is blocked", parsed.key_id
-                )
-            account = await fetch_actor(self.fed, owner, refresh=True)
-        except (ServiceError, InvalidDomain) as exc:
-            return None, VerificationResult.fail(Reason.UNKNOWN_KEY, str(exc), parsed.key_id)
-        if account.public_key_id != parsed.key_id or not account.public_key_pem:
-            return None, VerificationResult.fail(
-                Reason.UNKNOWN_KEY, "the actor does not list this key", parsed.key_id
-            )
-        return account, verify(
-            parsed,
-            request,
-            account.public_key_pem,
-            expected_host=settings.domain,
-            scheme=settings.scheme,
-        )

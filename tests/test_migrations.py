@@ -22,6 +22,13 @@ EXPECTED_TABLES = {
     "inbox_items",
     "instance",
     "invites",
+    "favourites",
+    "status_edits",
+    "status_mentions",
+    "status_tags",
+    "statuses",
+    "tags",
+    "tombstones",
 }
 MIGRATIONS = sorted(
     path.stem

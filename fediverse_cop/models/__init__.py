@@ -15,10 +15,20 @@ from fediverse_cop.models.enums import (
     JobState,
     JoinPolicy,
     PostingPolicy,
+    Visibility,
 )
 from fediverse_cop.models.follows import Follow
 from fediverse_cop.models.inbox import InboxItem
 from fediverse_cop.models.instance import INSTANCE_ROW_ID, DomainBlock, Instance, Invite
+from fediverse_cop.models.statuses import (
+    Favourite,
+    Status,
+    StatusEdit,
+    StatusMention,
+    StatusTag,
+    Tag,
+    Tombstone,
+)
 
 __all__ = [
     "INSTANCE_ROW_ID",
@@ -34,6 +44,7 @@ __all__ = [
     "DomainBlockSeverity",
     "DomainHealth",
     "FanoutJob",
+    "Favourite",
     "Follow",
     "FollowState",
     "InboxItem",
@@ -44,5 +55,12 @@ __all__ = [
     "JobState",
     "JoinPolicy",
     "PostingPolicy",
+    "Status",
+    "StatusEdit",
+    "StatusMention",
+    "StatusTag",
+    "Tag",
+    "Tombstone",
+    "Visibility",
     "acct_key",
 ]

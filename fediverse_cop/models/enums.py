@@ -74,3 +74,12 @@ class InboxState(StrEnum):
     UNHANDLED = "unhandled"
     # A handler refused it or it kept failing; the reason is in ``error``.
     FAILED = "failed"
+
+
+class Visibility(StrEnum):
+    """Mastodon's visibilities; how each maps to addressing is in services/statuses.py."""
+
+    PUBLIC = "public"
+    UNLISTED = "unlisted"
+    PRIVATE = "private"  # followers only
+    DIRECT = "direct"

@@ -143,6 +143,7 @@ async def local(
 ) -> AsyncIterator[Local]:
     app = create_app(database.settings)
     fed = Federation(database, sink_http)
+    app.state.fed = fed
     app.state.inbox = InboxReceiver(fed, clock=clock)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://cop.test") as client:

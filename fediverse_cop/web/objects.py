@@ -1,0 +1,72 @@
+"""Local posts at their URIs: ``/objects/{id}``.
+
+Public and unlisted posts are served to anyone. Followers-only and direct posts
+are served only to a signed request from a server that has a reader in their
+audience; to anyone else the answer is the very same 404 as for a post that
+does not exist. A deleted post answers 410 with a Tombstone.
+"""
+
+from __future__ import annotations
+
+import html
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from activitypub import vocab
+from activitypub.uris import ROUTE_TEMPLATES, Kind
+from fediverse_cop.models import Account, Status, Visibility
+from fediverse_cop.services.remote import Federation
+from fediverse_cop.services.statuses import as_note
+from fediverse_cop.services.visibility import server_can_view
+from fediverse_cop.web.negotiation import wants_activity_json
+from inbox.authenticate import Authenticator
+
+AS2 = "application/activity+json"
+NOT_FOUND = {"error": "Not Found"}
+
+
+def _not_found() -> Response:
+    return JSONResponse(NOT_FOUND, status_code=404)
+
+
+async def _requester(request: Request, fed: Federation) -> Account | None:
+    raw_path = request.scope.get("raw_path") or request.url.path.encode()
+    query = request.scope.get("query_string", b"")
+    target = raw_path.decode("latin-1") + (f"?{query.decode('latin-1')}" if query else "")
+    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]]
+    return await Authenticator(fed).authenticate(request.method, target, headers, b"")
+
+
+async def status_object(request: Request) -> Response:
+    fed: Federation = request.app.state.fed
+    uri = fed.ctx.uris.build(Kind.OBJECT, id=request.path_params["id"])
+    status = await Status.get_or_none(uri=uri, local=True, reblog_of_id=None).select_related(
+        "account"
+    )
+    if status is None or status.account.is_suspended:
+        return _not_found()
+    if status.deleted_at is not None:
+        tombstone = vocab.tombstone(
+            id=status.uri, former_type=status.object_type, deleted=status.deleted_at
+        )
+        return JSONResponse(tombstone, status_code=410, media_type=AS2)
+    if status.visibility not in (Visibility.PUBLIC, Visibility.UNLISTED):
+        requester = await _requester(request, fed)
+        if requester is None or not await server_can_view(status, requester):
+            return _not_found()
+    headers = {"Vary": "Accept, Signature"}
+    if wants_activity_json(request.headers.get("accept", "")):
+        return JSONResponse(
+            await as_note(fed, status, status.account), media_type=AS2, headers=headers
+        )
+    page = (
+        f"<!doctype html><meta charset=utf-8><title>{html.escape(status.account.handle)}</title>"
+        f'<link rel="alternate" type="{AS2}" href="{html.escape(status.uri)}">'
+        f"<article>{status.content}</article>"
+    )
+    return HTMLResponse(page, headers={**headers, "Content-Security-Policy": "default-src 'none'"})
+
+
+routes: list[BaseRoute] = [Route(ROUTE_TEMPLATES[Kind.OBJECT], status_object, methods=["GET"])]
