@@ -34,6 +34,10 @@ class Instance:
         return self.env["COP_DOMAIN"]
 
     @property
+    def host(self) -> str:
+        return self.domain.rsplit(":", 1)[0]
+
+    @property
     def settings(self) -> Settings:
         return load_settings(environ=self.env)
 
