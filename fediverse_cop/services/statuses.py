@@ -8,11 +8,13 @@ Addressing follows the visibility (see :mod:`fediverse_cop.services.visibility`)
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from activitypub import vocab
 from activitypub.html import render_plain_text
-from activitypub.uris import Kind
+from activitypub.uris import Kind, LocalURIs
 from fediverse_cop.converters import local_status_to_as_note
 from fediverse_cop.ids import new_id
 from fediverse_cop.models import (
@@ -133,11 +135,59 @@ async def post(fed: Federation, author: Account, draft: Draft) -> Status:
 
 async def as_note(fed: Federation, status: Status, author: Account) -> dict[str, object]:
     """The Note of a local post, with its mentions and hashtags loaded."""
-    mentions = await _recipients(status)
-    tags = await StatusTag.filter(status=status).select_related("tag").order_by("id")
-    return local_status_to_as_note(
-        status, author, fed.ctx.uris, mentions=mentions, tags=[t.tag.name for t in tags]
-    )
+    return (await as_notes(fed.ctx.uris, [status], author))[0]
+
+
+async def as_notes(
+    uris: LocalURIs, page: Sequence[Status], author: Account
+) -> list[dict[str, object]]:
+    """Notes of several local posts of one author, in two queries whatever their number."""
+    ids = [s.id for s in page]
+    mentions: dict[int, list[Account]] = defaultdict(list)
+    for mention in await StatusMention.filter(status_id__in=ids).select_related("account"):
+        mentions[mention.status_id].append(mention.account)  # type: ignore[attr-defined]
+    tags: dict[int, list[str]] = defaultdict(list)
+    for row in await StatusTag.filter(status_id__in=ids).select_related("tag").order_by("id"):
+        tags[row.status_id].append(row.tag.name)  # type: ignore[attr-defined]
+    return [
+        local_status_to_as_note(
+            status, author, uris, mentions=mentions[status.id], tags=tags[status.id]
+        )
+        for status in page
+    ]
+
+
+async def outbox_activities(
+    uris: LocalURIs, author: Account, page: Sequence[Status]
+) -> list[dict[str, object]]:
+    """The public activities of an outbox page: a Create per post, an Announce per boost."""
+    posts = [s for s in page if s.reblog_of_id is None]  # type: ignore[attr-defined]
+    notes = {str(note["id"]): note for note in await as_notes(uris, posts, author)}
+    activities: list[dict[str, object]] = []
+    for status in page:
+        if status.reblog_of is not None:
+            activities.append(
+                vocab.announce(
+                    id=status.uri,
+                    actor=author.uri,
+                    object=status.reblog_of.uri,
+                    to=status.to,
+                    cc=status.cc,
+                    published=status.published_at,
+                )
+            )
+            continue
+        activities.append(
+            vocab.create(
+                id=f"{status.uri}/activity",
+                actor=author.uri,
+                object=notes[status.uri],
+                to=status.to,
+                cc=status.cc,
+                published=status.published_at,
+            )
+        )
+    return activities
 
 
 def _audience(author: Account, visibility: Visibility, mentioned: object) -> list[str]:

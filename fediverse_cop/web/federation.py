@@ -49,11 +49,14 @@ from fediverse_cop.models import (
     CommunityRoleKind,
     Follow,
     FollowState,
+    Status,
+    Visibility,
     acct_key,
 )
 from fediverse_cop.services.accounts import INSTANCE_ACTOR_USERNAME
 from fediverse_cop.services.context import ServerContext
 from fediverse_cop.services.instance import get_instance
+from fediverse_cop.services.statuses import outbox_activities
 from fediverse_cop.web.negotiation import AS2_CONTENT_TYPE, wants_activity_json
 
 __all__ = [
@@ -374,14 +377,26 @@ async def _following(request: Request, account: Account, collection_id: str) -> 
     return _activity_json(as_ordered_collection(collection_id, total_items=total))
 
 
+OUTBOX_PAGE = 20
+
+
 async def _outbox(request: Request, account: Account, collection_id: str) -> Response:
     """The outbox: its size and first page, or a page (``?page=true``, with an optional
-    ``max_id``/``min_id`` cursor). There are no posts yet, so every page is empty."""
+    ``max_id``/``min_id`` cursor), newest first. Only public and unlisted posts and
+    boosts are listed; a page costs three queries whatever it holds."""
+    public = Status.filter(
+        account=account,
+        local=True,
+        deleted_at=None,
+        visibility__in=[Visibility.PUBLIC, Visibility.UNLISTED],
+    )
     query = request.query_params
     if query.get("page") != "true":
         first = f"{collection_id}?page=true"
-        return _activity_json(as_ordered_collection(collection_id, total_items=0, first=first))
+        total = await public.count()
+        return _activity_json(as_ordered_collection(collection_id, total_items=total, first=first))
     cursor = ""
+    bounds: dict[str, int] = {}
     for key in ("max_id", "min_id"):
         value = query.get(key)
         if value is None:
@@ -389,8 +404,26 @@ async def _outbox(request: Request, account: Account, collection_id: str) -> Res
         if not _CURSOR.match(value):
             return bad_request(f"{key} must be a number")
         cursor += f"&{key}={value}"
+        bounds[key] = int(value)
+    page_query = public.select_related("reblog_of")
+    if "max_id" in bounds:
+        page_query = page_query.filter(id__lt=bounds["max_id"])
+    if "min_id" in bounds:
+        page_query = page_query.filter(id__gt=bounds["min_id"]).order_by("id")
+        page = list(reversed(await page_query.limit(OUTBOX_PAGE)))
+    else:
+        page = await page_query.order_by("-id").limit(OUTBOX_PAGE)
+    items = await outbox_activities(_ctx(request).uris, account, page)
     page_id = f"{collection_id}?page=true{cursor}"
-    return _activity_json(as_ordered_collection_page(page_id, part_of=collection_id, items=[]))
+    return _activity_json(
+        as_ordered_collection_page(
+            page_id,
+            part_of=collection_id,
+            items=items,
+            next_page=f"{collection_id}?page=true&max_id={page[-1].id}" if page else None,
+            prev_page=f"{collection_id}?page=true&min_id={page[0].id}" if page else None,
+        )
+    )
 
 
 async def _empty(request: Request, account: Account, collection_id: str) -> Response:

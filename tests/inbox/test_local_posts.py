@@ -201,3 +201,33 @@ async def test_a_deleted_post_answers_410_with_a_tombstone(local: Local, alice: 
     job = await _job()
     assert (job.activity["type"], job.activity["object"]["type"]) == ("Delete", "Tombstone")
     assert not await can_view(await Status.get(id=status.id), alice)
+
+
+async def test_the_outbox_lists_public_activities_newest_first(
+    local: Local, alice: Account, peer: Peer
+) -> None:
+    bob = await fetch_actor(local.fed, peer.uri)
+    posts = {
+        v: await statuses.post(local.fed, alice, Draft(f"{v.value} @{bob.handle}", visibility=v))
+        for v in Visibility
+    }
+    boost = await statuses.reblog(local.fed, alice, posts[Visibility.PUBLIC])
+    collection = (await local.client.get("/users/alice/outbox", headers={"Accept": AS2})).json()
+    assert collection["totalItems"] == 3
+    page = (await local.client.get(collection["first"], headers={"Accept": AS2})).json()
+    items = page["orderedItems"]
+    assert [(i["type"], i["id"]) for i in items] == [
+        ("Announce", boost.uri),
+        ("Create", f"{posts[Visibility.UNLISTED].uri}/activity"),
+        ("Create", f"{posts[Visibility.PUBLIC].uri}/activity"),
+    ]
+    assert items[2]["object"]["tag"][0]["href"] == bob.uri
+    older = (await local.client.get(page["next"], headers={"Accept": AS2})).json()
+    assert older["orderedItems"] == []
+    newer = (await local.client.get(page["prev"], headers={"Accept": AS2})).json()
+    assert newer["orderedItems"] == []
+    middle = f"/users/alice/outbox?page=true&max_id={boost.id}"
+    assert [i["type"] for i in (await local.client.get(middle)).json()["orderedItems"]] == [
+        "Create",
+        "Create",
+    ]

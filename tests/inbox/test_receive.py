@@ -221,3 +221,27 @@ async def test_an_unknown_local_inbox_is_404(local: Local, peer: Peer) -> None:
     response = await local.post("/users/nobody/inbox", peer.activity("Follow", "x"), peer=peer)
     assert response.status_code == 404
     assert await nothing_stored()
+
+
+async def test_an_actor_update_refetches_the_profile_from_its_origin(
+    local: Local, peer: Peer, alice: Account
+) -> None:
+    await local.post("/inbox", peer.activity("Follow", alice.uri), peer=peer)
+    await local.worker.run_once()
+    peer.extra = {"name": "Robert", "summary": "<p>new bio</p><script>x</script>"}
+    peer.publish()
+    # The embedded copy claims something else: it is not trusted.
+    forged = {**peer.document(), "name": "Mallory"}
+    await local.post("/inbox", peer.activity("Update", forged), peer=peer)
+    stats = await local.worker.run_once()
+    assert stats.processed == 1
+    bob = await Account.get(uri=peer.uri)
+    assert (bob.display_name, bob.note) == ("Robert", "<p>new bio</p>")
+
+
+async def test_an_actor_cannot_update_another(local: Local, peer: Peer, sink: Sink) -> None:
+    other = Peer(sink, "remote.sink.test", "carol")
+    await local.post("/inbox", peer.activity("Update", other.document()), peer=peer)
+    stats = await local.worker.run_once()
+    assert stats.failed == 1
+    assert (await InboxItem.get()).error == "an actor can only update itself"
