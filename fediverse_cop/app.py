@@ -25,6 +25,7 @@ from fediverse_cop.settings import Settings, load_settings
 from fediverse_cop.web import federation
 from fediverse_cop.web import inbox as inbox_routes
 from fediverse_cop.web import objects as object_routes
+from fediverse_cop.web.authorized_fetch import AuthorizedFetchMiddleware
 from inbox.receive import InboxReceiver
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[
             Middleware(RequestIdMiddleware),
             Middleware(BodyLimitMiddleware, max_body=current.max_request_body),
+            *([Middleware(AuthorizedFetchMiddleware)] if current.authorized_fetch else []),
         ],
         exception_handlers={
             HTTPException: http_error,

@@ -61,6 +61,8 @@ class Settings:
     worker_concurrency: int = 8
     # serve runs the background workers in its own process unless this is false.
     in_process_workers: bool = True
+    # Every ActivityPub GET must be signed (Mastodon's secure mode).
+    authorized_fetch: bool = False
     log_level: str = "info"
 
     @property
@@ -176,6 +178,7 @@ _PARSERS: dict[str, Any] = {
     "max_media_body": _positive_int(1024, 16 * 1024 * 1024 * 1024),
     "worker_concurrency": _positive_int(1, 1024),
     "in_process_workers": _parse_bool,
+    "authorized_fetch": _parse_bool,
     "log_level": _parse_log_level,
 }
 assert set(_PARSERS) == {f.name for f in fields(Settings)}
