@@ -8,7 +8,7 @@ import typer
 
 from fediverse_cop.cli.common import emit_one, run, server_context
 from fediverse_cop.cli.users import JsonOption
-from fediverse_cop.models import Account
+from fediverse_cop.models import Account, Status
 
 app = typer.Typer(help="Look at the fediverse as this server sees it.", no_args_is_help=True)
 
@@ -29,20 +29,38 @@ def remote_row(account: Account) -> dict[str, Any]:
     }
 
 
+def status_row(status: Status) -> dict[str, Any]:
+    return {
+        "uri": status.uri,
+        "author": status.account.uri,
+        "type": status.object_type,
+        "visibility": status.visibility,
+        "published_at": status.published_at,
+        "in_reply_to": status.in_reply_to_uri,
+        "summary": status.summary,
+        "content": status.content,
+    }
+
+
 @app.command("lookup")
 def lookup(
-    query: str = typer.Argument(..., help="@user@host, user@host or an actor URL."),
+    query: str = typer.Argument(..., help="@user@host, user@host, an actor URL or a post URL."),
     as_json: JsonOption = False,
 ) -> None:
-    """Resolve a handle or actor URL (WebFinger, then the signed actor fetch) and show it."""
+    """Resolve a handle or URL (WebFinger, signed fetches) and show what this server sees."""
     from fediverse_cop.runtime import make_http_client
-    from fediverse_cop.services.remote import federation_for, resolve
+    from fediverse_cop.services import lookup as lookups
+    from fediverse_cop.services.remote import federation_for
 
     ctx = server_context()
 
-    async def body() -> Account:
+    async def body() -> dict[str, Any]:
         async with make_http_client(ctx.settings) as http:
             fed = await federation_for(ctx, http)
-            return await resolve(fed, query)
+            found = await lookups.lookup(fed, query)
+            if isinstance(found, Status):
+                await found.fetch_related("account")
+                return status_row(found)
+            return remote_row(found)
 
-    emit_one(remote_row(run(body)), as_json=as_json)
+    emit_one(run(body), as_json=as_json)

@@ -176,3 +176,30 @@ def test_a_blocked_domain_gets_nothing_and_is_heard_from_no_more(
         assert not await Status.exists(account__uri=a.actor("alice"))
 
     b.call(nothing_on_b)
+
+
+def test_lookup_resolves_a_public_post_url_and_nothing_else(
+    instances: Callable[[int], list[Instance]],
+) -> None:
+    a, b = instances(2)
+    a.cli.ok("user", "create", "alice", "--email", "alice@uni-a.edu")
+
+    async def alice_posts(fed: Federation) -> tuple[str, str]:
+        alice = await local("alice")
+        public = await statuses.post(fed, alice, Draft("look me up"))
+        private = await statuses.post(fed, alice, Draft("not you", visibility=Visibility.PRIVATE))
+        return public.uri, private.uri
+
+    public_uri, private_uri = a.call(alice_posts)
+    found = b.cli.ok("federation", "lookup", public_uri, "--json").json()
+    assert (found["uri"], found["author"], found["content"], found["visibility"]) == (
+        public_uri,
+        a.actor("alice"),
+        "<p>look me up</p>",
+        "public",
+    )
+    hidden = b.cli("federation", "lookup", private_uri)
+    assert hidden.code == 1
+    assert hidden.stderr.startswith(f"error: cannot resolve {private_uri}")
+    actor = b.cli.ok("federation", "lookup", a.actor("alice"), "--json").json()
+    assert actor["handle"] == a.handle("alice")
