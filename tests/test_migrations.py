@@ -29,6 +29,8 @@ EXPECTED_TABLES = {
     "statuses",
     "tags",
     "tombstones",
+    "account_blocks",
+    "reports",
 }
 MIGRATIONS = sorted(
     path.stem

@@ -20,6 +20,7 @@ from fediverse_cop.models.enums import (
 from fediverse_cop.models.follows import Follow
 from fediverse_cop.models.inbox import InboxItem
 from fediverse_cop.models.instance import INSTANCE_ROW_ID, DomainBlock, Instance, Invite
+from fediverse_cop.models.moderation import AccountBlock, Report
 from fediverse_cop.models.statuses import (
     Favourite,
     Status,
@@ -33,6 +34,7 @@ from fediverse_cop.models.statuses import (
 __all__ = [
     "INSTANCE_ROW_ID",
     "Account",
+    "AccountBlock",
     "ActorType",
     "Community",
     "CommunityRole",
@@ -55,6 +57,7 @@ __all__ = [
     "JobState",
     "JoinPolicy",
     "PostingPolicy",
+    "Report",
     "Status",
     "StatusEdit",
     "StatusMention",

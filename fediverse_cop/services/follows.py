@@ -13,7 +13,7 @@ from tortoise.exceptions import IntegrityError
 from activitypub import vocab
 from activitypub.uris import Kind
 from fediverse_cop.ids import new_id
-from fediverse_cop.models import Account, Follow, FollowState
+from fediverse_cop.models import Account, AccountBlock, Follow, FollowState
 from fediverse_cop.services.context import ServerContext
 from fediverse_cop.services.errors import Invalid, NotFound
 from fediverse_cop.services.remote import Federation
@@ -34,6 +34,10 @@ async def follow(fed: Federation, follower: Account, target: Account) -> Follow:
         raise Invalid("only local accounts follow from here")
     if follower.id == target.id:
         raise Invalid("an account cannot follow itself")
+    if await AccountBlock.exists(account=target, target=follower) or await AccountBlock.exists(
+        account=follower, target=target
+    ):
+        raise Invalid(f"{target.handle} cannot be followed: one of you blocks the other")
     existing = await Follow.get_or_none(account=follower, target=target)
     if existing is not None:
         return existing

@@ -7,14 +7,18 @@ import pytest
 
 from fediverse_cop.models import (
     Account,
+    AccountBlock,
     DomainBlockSeverity,
     FanoutJob,
     Follow,
     FollowState,
     InboxItem,
     InboxState,
+    Report,
 )
-from fediverse_cop.services import domains
+from fediverse_cop.services import domains, follows, statuses
+from fediverse_cop.services.errors import Invalid
+from fediverse_cop.services.statuses import Draft
 from tests.inbox.conftest import Local, Peer
 from tests.sink import Sink
 
@@ -245,3 +249,45 @@ async def test_an_actor_cannot_update_another(local: Local, peer: Peer, sink: Si
     stats = await local.worker.run_once()
     assert stats.failed == 1
     assert (await InboxItem.get()).error == "an actor can only update itself"
+
+
+async def test_a_block_ends_follows_and_refuses_new_ones(
+    local: Local, peer: Peer, alice: Account
+) -> None:
+    await local.post("/inbox", peer.activity("Follow", alice.uri), peer=peer)
+    await local.worker.run_once()
+    bob = await Account.get(uri=peer.uri)
+    await Follow.create(account=alice, target=bob, state=FollowState.ACCEPTED)
+    block = peer.activity("Block", alice.uri)
+    await local.post("/inbox", block, peer=peer)
+    assert (await local.worker.run_once()).processed == 1
+    assert await Follow.all().count() == 0
+    assert await AccountBlock.filter(account=bob, target=alice, uri=block["id"]).exists()
+    with pytest.raises(Invalid):
+        await follows.follow(local.fed, alice, bob)
+    await local.post("/inbox", peer.activity("Undo", block), peer=peer)
+    await local.worker.run_once()
+    assert not await AccountBlock.exists()
+
+
+async def test_a_flag_becomes_a_report_for_local_moderators(
+    local: Local, peer: Peer, alice: Account
+) -> None:
+    post = await statuses.post(local.fed, alice, Draft("reported"))
+    flag = peer.activity("Flag", [alice.uri, post.uri], content="<p>spam &amp; abuse</p>")
+    await local.post("/inbox", flag, peer=peer)
+    assert (await local.worker.run_once()).processed == 1
+    report = await Report.get().select_related("reporter", "target")
+    assert (report.reporter.uri, report.target.uri, report.status_uris, report.comment) == (
+        peer.uri,
+        alice.uri,
+        [post.uri],
+        "spam & abuse",
+    )
+
+
+async def test_a_flag_about_nothing_of_ours_is_refused(local: Local, peer: Peer) -> None:
+    await local.post("/inbox", peer.activity("Flag", [peer.uri]), peer=peer)
+    stats = await local.worker.run_once()
+    assert stats.failed == 1
+    assert await Report.all().count() == 0
