@@ -9,7 +9,7 @@ Addressing follows the visibility (see :mod:`fediverse_cop.services.visibility`)
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from activitypub import vocab
@@ -190,9 +190,8 @@ async def outbox_activities(
     return activities
 
 
-def _audience(author: Account, visibility: Visibility, mentioned: object) -> list[str]:
-    accounts = list(mentioned)  # type: ignore[call-overload]
-    uris = [a.uri for a in accounts if not a.local]
+def _audience(author: Account, visibility: Visibility, mentioned: Iterable[Account]) -> list[str]:
+    uris = [a.uri for a in mentioned if not a.local]
     if visibility is not Visibility.DIRECT and author.followers_uri:
         uris.insert(0, author.followers_uri)
     return uris
@@ -207,6 +206,12 @@ async def _own_local_status(author: Account, status: Status) -> None:
 
 async def _recipients(status: Status) -> list[Account]:
     return [m.account for m in await StatusMention.filter(status=status).select_related("account")]
+
+
+async def _send_about(status: Status, author: Account, activity: dict[str, object]) -> None:
+    """Send an activity about a post to the post's audience, after what came before it."""
+    recipients = _audience(author, status.visibility, await _recipients(status))
+    await enqueue(activity, author, recipients, ordering_key=status.uri)
 
 
 async def edit(
@@ -246,12 +251,7 @@ async def edit(
     update = vocab.update(
         id=activity_uri(fed.ctx), actor=author.uri, object=note, to=status.to, cc=status.cc
     )
-    await enqueue(
-        update,
-        author,
-        _audience(author, status.visibility, await _recipients(status)),
-        ordering_key=status.uri,
-    )
+    await _send_about(status, author, update)
     return status
 
 
@@ -269,12 +269,7 @@ async def delete(fed: Federation, author: Account, status: Status) -> Status:
         to=status.to,
         cc=status.cc,
     )
-    await enqueue(
-        deletion,
-        author,
-        _audience(author, status.visibility, await _recipients(status)),
-        ordering_key=status.uri,
-    )
+    await _send_about(status, author, deletion)
     return status
 
 

@@ -13,9 +13,11 @@ import pytest
 
 from activitypub.http import SafeHttpClient
 from fediverse_cop import db
+from fediverse_cop.models import Account, Follow, FollowState
 from fediverse_cop.runtime import make_http_client
+from fediverse_cop.services import follows
 from fediverse_cop.services.context import ServerContext
-from fediverse_cop.services.remote import Federation, federation_for
+from fediverse_cop.services.remote import Federation, federation_for, resolve
 from fediverse_cop.settings import Settings, load_settings
 from tests.conftest import Cli
 from tests.test_server import free_port, serving
@@ -62,6 +64,16 @@ class Instance:
 
         return asyncio.run(wrapper())
 
+    def follow(self, user: str, other: Instance, target: str) -> None:
+        """``user`` here follows ``target`` on ``other``; returns once the Accept has arrived."""
+
+        async def body(fed: Federation) -> None:
+            follower = await Account.get(acct_key=user, local=True)
+            await follows.follow(fed, follower, await resolve(fed, other.handle(target)))
+            await eventually(follow_is(self.actor(user), other.actor(target), FollowState.ACCEPTED))
+
+        self.call(body)
+
 
 @pytest.fixture
 def instances(
@@ -90,6 +102,18 @@ def instances(
             return made
 
         yield start
+
+
+def follow_is(
+    follower: str, target: str, state: FollowState | None
+) -> Callable[[], Awaitable[bool]]:
+    """A check that ``follower`` follows ``target`` in ``state`` (None: no follow at all)."""
+
+    async def check() -> bool:
+        row = await Follow.get_or_none(account__uri=follower, target__uri=target)
+        return (row.state if row else None) is state
+
+    return check
 
 
 async def eventually(check: Callable[[], Awaitable[bool]]) -> None:

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from fediverse_cop.models import Account, Follow, FollowState, acct_key
 from fediverse_cop.services import follows
 from fediverse_cop.services.remote import Federation, resolve
-from tests.federation.conftest import Instance, eventually
-
-
-def follow_is(
-    follower: str, target: str, state: FollowState | None
-) -> Callable[[], Awaitable[bool]]:
-    """A check that ``follower`` follows ``target`` in ``state`` (None: no follow at all)."""
-
-    async def check() -> bool:
-        row = await Follow.get_or_none(account__uri=follower, target__uri=target)
-        return (row.state if row else None) is state
-
-    return check
+from tests.federation.conftest import Instance, eventually, follow_is
 
 
 def test_a_user_on_b_follows_an_open_account_on_a(

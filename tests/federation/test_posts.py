@@ -11,19 +11,17 @@ from fediverse_cop.models import (
     DomainBlockSeverity,
     FanoutJob,
     Favourite,
-    FollowState,
     InboxItem,
     JobState,
     Status,
     StatusEdit,
     Visibility,
 )
-from fediverse_cop.services import domains, follows, statuses
-from fediverse_cop.services.remote import Federation, resolve
+from fediverse_cop.services import domains, statuses
+from fediverse_cop.services.remote import Federation
 from fediverse_cop.services.statuses import Draft
 from fediverse_cop.services.visibility import can_view
 from tests.federation.conftest import Instance, eventually
-from tests.federation.test_follows import follow_is
 
 
 def status_arrived(uri: str) -> Callable[[], Awaitable[bool]]:
@@ -46,13 +44,8 @@ def test_posts_reach_exactly_the_right_people(instances: Callable[[int], list[In
     a.cli.ok("user", "create", "alice", "--email", "alice@uni-a.edu")
     for name in ("bob", "carol", "dan"):
         b.cli.ok("user", "create", name, "--email", f"{name}@uni-b.edu")
-    alice_uri = a.actor("alice")
 
-    async def bob_follows_alice(fed: Federation) -> None:
-        await follows.follow(fed, await local("bob"), await resolve(fed, a.handle("alice")))
-        await eventually(follow_is(b.actor("bob"), alice_uri, FollowState.ACCEPTED))
-
-    b.call(bob_follows_alice)
+    b.follow("bob", a, "alice")
     posted: dict[Visibility, str] = {}
 
     async def alice_posts(fed: Federation) -> None:
@@ -139,11 +132,7 @@ def test_a_blocked_domain_gets_nothing_and_is_heard_from_no_more(
     a.cli.ok("user", "create", "alice", "--email", "alice@uni-a.edu")
     b.cli.ok("user", "create", "bob", "--email", "bob@uni-b.edu")
 
-    async def bob_follows_alice(fed: Federation) -> None:
-        await follows.follow(fed, await local("bob"), await resolve(fed, a.handle("alice")))
-        await eventually(follow_is(b.actor("bob"), a.actor("alice"), FollowState.ACCEPTED))
-
-    b.call(bob_follows_alice)
+    b.follow("bob", a, "alice")
 
     async def a_blocks_b_and_posts(fed: Federation) -> tuple[int, int]:
         await domains.block_domain(b.host, DomainBlockSeverity.SUSPEND)
