@@ -1,0 +1,286 @@
+// A small Fedify server that the interoperability tests federate with.
+//
+//   node peer.mjs PORT        (or PEER_PORT=PORT node peer.mjs)
+//
+// One actor, `carol` (a Person with an RSA key pair made at start), a personal
+// inbox and a shared inbox (`/inbox`) whose listener records every activity
+// Fedify accepted, and control endpoints for the tests:
+//
+//   GET  /_received                 {"activities": [...], "inbox": [...], "sent": [...]}
+//                                   `activities`: accepted by the inbox listener (Fedify verified
+//                                   the signature); `inbox`: every POST to an inbox, its signature
+//                                   scheme and Fedify's answer; `sent`: every outgoing request,
+//                                   its signature scheme and the answer.
+//   POST /_follow?handle=USER@HOST  carol looks the handle up (WebFinger, then a signed fetch)
+//                                   and sends it a Follow; answers {"follow": ID, "actor": URI}
+//   POST /_create?to=ACTOR_URI      carol sends a public Create{Note} mentioning the actor to
+//                                   its inbox; the body (text) is the note's content;
+//                                   answers {"create": ID, "note": ID}
+//
+// The test instances serve plain HTTP on loopback, but WebFinger lookups of
+// `acct:` handles use HTTPS (RFC 7033 requires it): requests to the hosts in
+// PEER_PLAIN_HTTP_HOSTS (comma-separated host:port, default: any 127.0.0.1 port)
+// are sent over HTTP instead. PEER_LOG=debug prints Fedify's own log on stderr.
+
+import http from "node:http";
+import { randomUUID } from "node:crypto";
+import { configure, getConsoleSink } from "@logtape/logtape";
+import {
+  Activity,
+  Create,
+  createFederation,
+  Endpoints,
+  exportJwk,
+  Follow,
+  generateCryptoKeyPair,
+  importJwk,
+  isActor,
+  MemoryKvStore,
+  Mention,
+  Note,
+  Person,
+  PUBLIC_COLLECTION,
+} from "@fedify/fedify";
+import { Temporal } from "@js-temporal/polyfill";
+
+const port = Number(process.argv[2] ?? process.env.PEER_PORT);
+if (!Number.isInteger(port) || port <= 0) {
+  console.error("usage: node peer.mjs PORT");
+  process.exit(2);
+}
+const origin = `http://127.0.0.1:${port}`;
+const ACTOR = "carol";
+
+if (process.env.PEER_LOG) {
+  await configure({
+    sinks: { console: getConsoleSink({ console: { ...console, debug: console.error, info: console.error, log: console.error } }) },
+    loggers: [
+      { category: "fedify", lowestLevel: process.env.PEER_LOG, sinks: ["console"] },
+      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["console"] },
+    ],
+  });
+}
+
+// -- plain HTTP for the test instances -------------------------------------------------
+
+const plainHosts = (process.env.PEER_PLAIN_HTTP_HOSTS ?? "")
+  .split(",")
+  .map((host) => host.trim())
+  .filter(Boolean);
+const isPlain = (url) =>
+  url.protocol === "https:" &&
+  (plainHosts.length ? plainHosts.includes(url.host) : url.hostname === "127.0.0.1");
+const sent = [];
+const realFetch = globalThis.fetch;
+globalThis.fetch = async (input, init) => {
+  const request = new Request(input, init);
+  const url = new URL(request.url);
+  if (isPlain(url)) url.protocol = "http:";
+  const response = await realFetch(new Request(url, request));
+  sent.push({
+    method: request.method,
+    url: url.href,
+    scheme: signatureScheme(request.headers),
+    status: response.status,
+  });
+  return response;
+};
+
+// -- the federation -----------------------------------------------------------------------
+
+const kv = new MemoryKvStore();
+const received = [];
+const inboxRequests = [];
+const notes = new Map();
+
+{
+  const { privateKey, publicKey } = await generateCryptoKeyPair("RSASSA-PKCS1-v1_5");
+  await kv.set(["keys", ACTOR], {
+    privateKey: await exportJwk(privateKey),
+    publicKey: await exportJwk(publicKey),
+  });
+}
+
+const federation = createFederation({ kv, allowPrivateAddress: true });
+
+federation
+  .setActorDispatcher("/users/{identifier}", async (ctx, identifier) => {
+    if (identifier !== ACTOR) return null;
+    const keys = await ctx.getActorKeyPairs(identifier);
+    return new Person({
+      id: ctx.getActorUri(identifier),
+      preferredUsername: identifier,
+      name: "Carol (Fedify)",
+      summary: "An actor of the Fedify interoperability peer.",
+      url: ctx.getActorUri(identifier),
+      inbox: ctx.getInboxUri(identifier),
+      endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
+      manuallyApprovesFollowers: false,
+      publicKey: keys[0].cryptographicKey,
+      assertionMethods: keys.map((key) => key.multikey),
+    });
+  })
+  .setKeyPairsDispatcher(async (_ctx, identifier) => {
+    if (identifier !== ACTOR) return [];
+    const stored = await kv.get(["keys", identifier]);
+    return [
+      {
+        privateKey: await importJwk(stored.privateKey, "private"),
+        publicKey: await importJwk(stored.publicKey, "public"),
+      },
+    ];
+  });
+
+federation.setObjectDispatcher(Note, "/notes/{id}", (_ctx, values) => notes.get(values.id) ?? null);
+
+federation
+  .setInboxListeners("/users/{identifier}/inbox", "/inbox")
+  .on(Activity, async (ctx, activity) => {
+    received.push({
+      type: activity.constructor.name,
+      id: activity.id?.href ?? null,
+      actor: activity.actorId?.href ?? null,
+      object: activity.objectId?.href ?? null,
+      recipient: ctx.recipient ?? null,
+      json: await activity.toJsonLd({ format: "compact" }),
+    });
+  })
+  .onError((_ctx, error) => {
+    console.error("inbox listener failed:", error);
+  });
+
+// -- control endpoints --------------------------------------------------------------------
+
+const json = (status, body) =>
+  new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json" },
+  });
+
+async function lookupActor(ctx, identifier) {
+  const documentLoader = await ctx.getDocumentLoader({ identifier: ACTOR });
+  const actor = await ctx.lookupObject(identifier, { documentLoader });
+  if (!isActor(actor)) throw new Error(`${identifier} is not an actor: ${actor}`);
+  return actor;
+}
+
+async function follow(ctx, handle) {
+  const target = await lookupActor(ctx, handle);
+  const id = new URL(`/follows/${randomUUID()}`, origin);
+  await ctx.sendActivity(
+    { identifier: ACTOR },
+    target,
+    new Follow({ id, actor: ctx.getActorUri(ACTOR), object: target.id }),
+    { immediate: true },
+  );
+  return { follow: id.href, actor: target.id.href };
+}
+
+async function create(ctx, to, content) {
+  const target = await lookupActor(ctx, to);
+  const noteId = randomUUID();
+  const published = Temporal.Now.instant();
+  const mention = new Mention({ href: target.id, name: `@${target.preferredUsername}` });
+  const note = new Note({
+    id: ctx.getObjectUri(Note, { id: noteId }),
+    attribution: ctx.getActorUri(ACTOR),
+    content,
+    to: PUBLIC_COLLECTION,
+    cc: target.id,
+    tags: [mention],
+    published,
+  });
+  notes.set(noteId, note);
+  const id = new URL(`/creates/${noteId}`, origin);
+  await ctx.sendActivity(
+    { identifier: ACTOR },
+    target,
+    new Create({
+      id,
+      actor: ctx.getActorUri(ACTOR),
+      object: note,
+      to: PUBLIC_COLLECTION,
+      cc: target.id,
+      published,
+    }),
+    { immediate: true },
+  );
+  return { create: id.href, note: note.id.href };
+}
+
+async function control(request) {
+  const url = new URL(request.url);
+  const ctx = federation.createContext(new URL(origin), undefined);
+  if (request.method === "GET" && url.pathname === "/_received") {
+    return json(200, { activities: received, inbox: inboxRequests, sent });
+  }
+  if (request.method === "POST" && url.pathname === "/_follow") {
+    return json(200, await follow(ctx, url.searchParams.get("handle")));
+  }
+  if (request.method === "POST" && url.pathname === "/_create") {
+    const text = (await request.text()) || "Hello from Fedify";
+    return json(200, await create(ctx, url.searchParams.get("to"), text));
+  }
+  return null;
+}
+
+// -- Node's http server, adapted to fetch-style Request and Response ------------------------
+
+function signatureScheme(headers) {
+  if (headers.has("signature-input")) return "rfc9421";
+  if (headers.has("signature")) return "draft-cavage";
+  return null;
+}
+
+async function handle(request) {
+  if (new URL(request.url).pathname.startsWith("/_")) {
+    try {
+      return (await control(request)) ?? json(404, { error: "no such control endpoint" });
+    } catch (error) {
+      console.error("control endpoint failed:", error);
+      return json(500, { error: String(error?.stack ?? error) });
+    }
+  }
+  const isInbox = request.method === "POST" && /(^|\/)inbox$/.test(new URL(request.url).pathname);
+  const response = await federation.fetch(request, {
+    contextData: undefined,
+    onNotFound: () => new Response("Not Found", { status: 404 }),
+    onNotAcceptable: () => new Response("Not Acceptable", { status: 406 }),
+  });
+  if (isInbox) {
+    inboxRequests.push({
+      path: new URL(request.url).pathname,
+      scheme: signatureScheme(request.headers),
+      status: response.status,
+    });
+  }
+  return response;
+}
+
+const server = http.createServer(async (req, res) => {
+  try {
+    const chunks = [];
+    for await (const chunk of req) chunks.push(chunk);
+    const body = ["GET", "HEAD"].includes(req.method) ? undefined : Buffer.concat(chunks);
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(req.headers)) {
+      headers.set(name, Array.isArray(value) ? value.join(", ") : value);
+    }
+    const request = new Request(new URL(req.url, origin), { method: req.method, headers, body });
+    const response = await handle(request);
+    res.writeHead(response.status, Object.fromEntries(response.headers));
+    res.end(Buffer.from(await response.arrayBuffer()));
+  } catch (error) {
+    console.error("request failed:", error);
+    if (!res.headersSent) res.writeHead(500);
+    res.end();
+  }
+});
+
+server.listen(port, "127.0.0.1", () => {
+  console.log(JSON.stringify({ listening: origin }));
+});
+
+for (const signal of ["SIGTERM", "SIGINT"]) {
+  process.on(signal, () => server.close(() => process.exit(0)));
+}
