@@ -145,7 +145,7 @@ def reset_password(
 
 @app.command("delete")
 def delete(name: str, yes: YesOption = False) -> None:
-    """Delete a local user and everything they own on this server."""
+    """Close a local account: data and posts go, other servers are told, the name stays taken."""
     confirm(f"Delete {name} permanently?", yes)
     run(lambda: accounts.delete_user(name))
-    say(f"deleted {name}")
+    say(f"deleted {name}; other servers are told, and the name stays reserved")

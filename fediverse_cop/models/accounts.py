@@ -57,6 +57,8 @@ class Account(Model):
     suspension_reason = fields.TextField(default="")
     silenced_at = fields.DatetimeField(null=True)
     silence_reason = fields.TextField(default="")
+    # A closed account: its actor answers 410, its handle stays reserved.
+    deleted_at = fields.DatetimeField(null=True)
 
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)

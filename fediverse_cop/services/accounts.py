@@ -8,10 +8,11 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from activitypub import vocab
 from activitypub.domains import InvalidDomain, normalize_domain
 from activitypub.keys import generate_rsa_keypair
 from activitypub.uris import Kind
-from fediverse_cop.models import Account, ActorType, InstanceRole, acct_key
+from fediverse_cop.models import Account, ActorType, Follow, InstanceRole, Status, acct_key
 from fediverse_cop.services.context import ServerContext, utcnow
 from fediverse_cop.services.errors import Conflict, Invalid, NotFound
 from fediverse_cop.services.passwords import (
@@ -19,6 +20,8 @@ from fediverse_cop.services.passwords import (
     MIN_PASSWORD_LENGTH,
     hash_password,
 )
+from fediverse_cop.services.visibility import PUBLIC
+from outbox.enqueue import enqueue
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{1,30}$")
 # Names that would let someone pass for the instance or its operators.
@@ -144,7 +147,10 @@ async def create_user(
 
 async def get_local_user(username: str) -> Account:
     account = await Account.get_or_none(
-        acct_key=acct_key(username, None), local=True, actor_type=ActorType.PERSON
+        acct_key=acct_key(username, None),
+        local=True,
+        actor_type=ActorType.PERSON,
+        deleted_at__isnull=True,
     )
     if account is None:
         raise NotFound(f"no local user {username!r}")
@@ -154,7 +160,7 @@ async def get_local_user(username: str) -> Account:
 async def list_users(
     *, role: InstanceRole | None = None, suspended: bool | None = None
 ) -> list[Account]:
-    query = Account.filter(local=True, actor_type=ActorType.PERSON)
+    query = Account.filter(local=True, actor_type=ActorType.PERSON, deleted_at__isnull=True)
     if role is not None:
         query = query.filter(role=role)
     if suspended is not None:
@@ -193,6 +199,31 @@ async def reset_password(username: str, password: str) -> Account:
     return account
 
 
-async def delete_user(username: str) -> None:
+async def delete_user(username: str) -> Account:
+    """Close a local account, as Mastodon does: personal data and posts go, peers are told.
+
+    The row stays (with its key, to sign the ``Delete``) so the handle is never
+    given to someone else and the actor URL answers 410. Servers of the account's
+    followers, and of the accounts it follows, receive a ``Delete`` of the actor.
+    """
     account = await get_local_user(username)
-    await account.delete()
+    now = utcnow()
+    following = await Follow.filter(account=account, target__local=False).values_list(
+        "target__uri", flat=True
+    )
+    async with in_transaction():
+        await Status.filter(account=account, deleted_at__isnull=True).update(deleted_at=now)
+        account.deleted_at = now
+        account.suspend("deleted", now)
+        account.email = None
+        account.password_hash = None
+        account.display_name = ""
+        account.note = ""
+        await account.save()
+        deletion = vocab.delete(
+            id=f"{account.uri}#delete", actor=account.uri, object=account.uri, to=[PUBLIC]
+        )
+        await enqueue(
+            deletion, account, [account.followers_uri or "", *(str(uri) for uri in following)]
+        )
+    return account

@@ -25,6 +25,7 @@ from starlette.routing import BaseRoute, Route
 
 from activitypub.nodeinfo import build_nodeinfo_links, nodeinfo_content_type
 from activitypub.uris import ROUTE_TEMPLATES, Kind
+from activitypub.vocab import tombstone
 from activitypub.webfinger import (
     JRD_CONTENT_TYPE,
     Handle,
@@ -102,8 +103,15 @@ def _json(
     )
 
 
-def _activity_json(content: Json, *, headers: dict[str, str] | None = None) -> Response:
-    return _json(content, media_type=AS2_CONTENT_TYPE, headers={**CORS, **(headers or {})})
+def _activity_json(
+    content: Json, *, headers: dict[str, str] | None = None, status_code: int = 200
+) -> Response:
+    return _json(
+        content,
+        media_type=AS2_CONTENT_TYPE,
+        headers={**CORS, **(headers or {})},
+        status_code=status_code,
+    )
 
 
 def not_found() -> Response:
@@ -322,6 +330,17 @@ def _actor_response(request: Request, document: Json, handle: str) -> Response:
 async def user_actor(request: Request) -> Response:
     account = await find_local_actor(request.path_params["name"], ActorType.PERSON)
     if account is None:
+        closed = await Account.get_or_none(
+            acct_key=acct_key(request.path_params["name"], None),
+            local=True,
+            actor_type=ActorType.PERSON,
+            deleted_at__isnull=False,
+        )
+        if closed is not None:
+            return _activity_json(
+                tombstone(id=closed.uri, former_type="Person", deleted=closed.deleted_at),
+                status_code=410,
+            )
         return not_found()
     handle = f"@{account.username}@{_ctx(request).domain}"
     return _actor_response(request, local_account_to_as_actor(account), handle)

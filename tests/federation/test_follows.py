@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fediverse_cop.models import Account, Follow, FollowState, acct_key
-from fediverse_cop.services import follows
+import httpx
+
+from fediverse_cop.models import Account, Follow, FollowState, Status, acct_key
+from fediverse_cop.services import follows, statuses
 from fediverse_cop.services.remote import Federation, resolve
+from fediverse_cop.services.statuses import Draft
 from tests.federation.conftest import Instance, eventually, follow_is
 
 
@@ -75,3 +78,41 @@ def test_a_locked_account_approves_the_request(
     b.call(follow)
     a.call(approve)
     b.call(accepted_on_b)
+
+
+def test_a_deleted_account_is_deleted_on_the_followers_servers(
+    instances: Callable[[int], list[Instance]],
+) -> None:
+    a, b = instances(2)
+    a.cli.ok("user", "create", "alice", "--email", "alice@uni-a.edu")
+    b.cli.ok("user", "create", "bob", "--email", "bob@uni-b.edu")
+    b.follow("bob", a, "alice")
+
+    async def alice_posts(fed: Federation) -> str:
+        alice = await Account.get(acct_key="alice", local=True)
+        return (await statuses.post(fed, alice, Draft("soon gone"))).uri
+
+    post_uri = a.call(alice_posts)
+
+    async def post_arrived(fed: Federation) -> None:
+        async def arrived() -> bool:
+            return await Status.exists(uri=post_uri)
+
+        await eventually(arrived)
+
+    b.call(post_arrived)
+    deleted = a.cli.ok("user", "delete", "alice", "--yes")
+    assert "deleted alice" in deleted.stdout
+    gone = httpx.get(a.actor("alice"), headers={"Accept": "application/activity+json"})
+    assert (gone.status_code, gone.json()["type"]) == (410, "Tombstone")
+    assert a.cli("user", "create", "alice", "--email", "other@uni-a.edu").code == 1
+
+    async def deleted_on_b(fed: Federation) -> None:
+        async def applied() -> bool:
+            account = await Account.get(uri=a.actor("alice"))
+            return account.suspended_at is not None
+
+        await eventually(applied)
+        assert (await Status.get(uri=post_uri)).deleted_at is not None
+
+    b.call(deleted_on_b)
