@@ -39,6 +39,7 @@ class Kind(StrEnum):
     INSTANCE_ACTOR_KEY = "instance_actor_key"
     SHARED_INBOX = "shared_inbox"
     OBJECT = "object"
+    OBJECT_ACTIVITY = "object_activity"
     ACTIVITY = "activity"
     TAG = "tag"
 
@@ -62,6 +63,7 @@ ROUTE_TEMPLATES: dict[Kind, str] = {
     Kind.INSTANCE_ACTOR: "/actor",
     Kind.SHARED_INBOX: "/inbox",
     Kind.OBJECT: "/objects/{id}",
+    Kind.OBJECT_ACTIVITY: "/objects/{id}/activity",
     Kind.ACTIVITY: "/activities/{id}",
     Kind.TAG: "/tags/{name}",
 }

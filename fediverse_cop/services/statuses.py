@@ -122,7 +122,7 @@ async def post(fed: Federation, author: Account, draft: Draft) -> Status:
         await StatusTag.get_or_create(status=status, tag=tag)
     note = await as_note(fed, status, author)
     create = vocab.create(
-        id=f"{status.uri}/activity",
+        id=fed.ctx.uris.build(Kind.OBJECT_ACTIVITY, id=str(status.id)),
         actor=author.uri,
         object=note,
         to=to,
@@ -160,17 +160,21 @@ async def as_notes(
 async def outbox_activities(
     uris: LocalURIs, author: Account, page: Sequence[Status]
 ) -> list[dict[str, object]]:
-    """The public activities of an outbox page: a Create per post, an Announce per boost."""
+    """The public activities of an outbox page: a Create per post, an Announce per boost.
+
+    Boosts must come with ``reblog_of`` fetched (``select_related("reblog_of")``).
+    """
     posts = [s for s in page if s.reblog_of_id is None]  # type: ignore[attr-defined]
     notes = {str(note["id"]): note for note in await as_notes(uris, posts, author)}
     activities: list[dict[str, object]] = []
     for status in page:
-        if status.reblog_of is not None:
+        original = status.reblog_of if status.reblog_of_id is not None else None  # type: ignore[attr-defined]
+        if original is not None:
             activities.append(
                 vocab.announce(
                     id=status.uri,
                     actor=author.uri,
-                    object=status.reblog_of.uri,
+                    object=original.uri,
                     to=status.to,
                     cc=status.cc,
                     published=status.published_at,
@@ -179,7 +183,7 @@ async def outbox_activities(
             continue
         activities.append(
             vocab.create(
-                id=f"{status.uri}/activity",
+                id=uris.build(Kind.OBJECT_ACTIVITY, id=str(status.id)),
                 actor=author.uri,
                 object=notes[status.uri],
                 to=status.to,

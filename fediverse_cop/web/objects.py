@@ -18,7 +18,7 @@ from activitypub import vocab
 from activitypub.uris import ROUTE_TEMPLATES, Kind
 from fediverse_cop.models import Account, Status, Visibility
 from fediverse_cop.services.remote import Federation
-from fediverse_cop.services.statuses import as_note
+from fediverse_cop.services.statuses import as_note, outbox_activities
 from fediverse_cop.services.visibility import server_can_view
 from fediverse_cop.web.negotiation import wants_activity_json
 from inbox.authenticate import Authenticator
@@ -39,12 +39,8 @@ async def _requester(request: Request, fed: Federation) -> Account | None:
     return await Authenticator(fed).authenticate(request.method, target, headers, b"")
 
 
-async def status_object(request: Request) -> Response:
-    fed: Federation = request.app.state.fed
-    uri = fed.ctx.uris.build(Kind.OBJECT, id=request.path_params["id"])
-    status = await Status.get_or_none(uri=uri, local=True, reblog_of_id=None).select_related(
-        "account"
-    )
+async def _visible(request: Request, status: Status | None) -> Status | Response:
+    """The post when the requester may see it; else the 404 (or 410 for a deleted post)."""
     if status is None or status.account.is_suspended:
         return _not_found()
     if status.deleted_at is not None:
@@ -53,9 +49,26 @@ async def status_object(request: Request) -> Response:
         )
         return JSONResponse(tombstone, status_code=410, media_type=AS2)
     if status.visibility not in (Visibility.PUBLIC, Visibility.UNLISTED):
-        requester = await _requester(request, fed)
+        requester = await _requester(request, request.app.state.fed)
         if requester is None or not await server_can_view(status, requester):
             return _not_found()
+    return status
+
+
+async def _local_post(request: Request) -> Status | Response:
+    fed: Federation = request.app.state.fed
+    uri = fed.ctx.uris.build(Kind.OBJECT, id=request.path_params["id"])
+    status = await Status.get_or_none(uri=uri, local=True, reblog_of_id=None).select_related(
+        "account"
+    )
+    return await _visible(request, status)
+
+
+async def status_object(request: Request) -> Response:
+    status = await _local_post(request)
+    if isinstance(status, Response):
+        return status
+    fed: Federation = request.app.state.fed
     headers = {"Vary": "Accept, Signature"}
     if wants_activity_json(request.headers.get("accept", "")):
         return JSONResponse(
@@ -69,4 +82,33 @@ async def status_object(request: Request) -> Response:
     return HTMLResponse(page, headers={**headers, "Content-Security-Policy": "default-src 'none'"})
 
 
-routes: list[BaseRoute] = [Route(ROUTE_TEMPLATES[Kind.OBJECT], status_object, methods=["GET"])]
+async def status_activity(request: Request) -> Response:
+    """The ``Create`` of a local post, under the same rules as the post."""
+    status = await _local_post(request)
+    if isinstance(status, Response):
+        return status
+    fed: Federation = request.app.state.fed
+    [create] = await outbox_activities(fed.ctx.uris, status.account, [status])
+    return JSONResponse(create, media_type=AS2, headers={"Vary": "Signature"})
+
+
+async def boost_activity(request: Request) -> Response:
+    """A local boost's ``Announce`` (other activities are not served, as on Mastodon)."""
+    fed: Federation = request.app.state.fed
+    uri = fed.ctx.uris.build(Kind.ACTIVITY, id=request.path_params["id"])
+    boost = await Status.get_or_none(uri=uri, local=True, reblog_of_id__isnull=False)
+    if boost is None:
+        return _not_found()
+    await boost.fetch_related("account", "reblog_of")
+    visible = await _visible(request, boost)
+    if isinstance(visible, Response):
+        return visible
+    [announce] = await outbox_activities(fed.ctx.uris, boost.account, [boost])
+    return JSONResponse(announce, media_type=AS2)
+
+
+routes: list[BaseRoute] = [
+    Route(ROUTE_TEMPLATES[Kind.OBJECT], status_object, methods=["GET"]),
+    Route(ROUTE_TEMPLATES[Kind.OBJECT_ACTIVITY], status_activity, methods=["GET"]),
+    Route(ROUTE_TEMPLATES[Kind.ACTIVITY], boost_activity, methods=["GET"]),
+]

@@ -231,3 +231,23 @@ async def test_the_outbox_lists_public_activities_newest_first(
         "Create",
         "Create",
     ]
+
+
+async def test_activities_are_served_at_their_uris(local: Local, alice: Account) -> None:
+    public = await statuses.post(local.fed, alice, Draft("out loud"))
+    private = await statuses.post(local.fed, alice, Draft("hush", visibility=Visibility.PRIVATE))
+    boost = await statuses.reblog(local.fed, alice, public)
+
+    create = await local.client.get(_path(public) + "/activity", headers={"Accept": AS2})
+    assert create.status_code == 200
+    assert (create.json()["type"], create.json()["object"]["id"]) == ("Create", public.uri)
+    hidden = await local.client.get(_path(private) + "/activity", headers={"Accept": AS2})
+    assert hidden.status_code == 404
+    announce = await local.client.get(_path(boost), headers={"Accept": AS2})
+    assert (announce.status_code, announce.json()["type"], announce.json()["object"]) == (
+        200,
+        "Announce",
+        public.uri,
+    )
+    follow_like = await local.client.get("/activities/1", headers={"Accept": AS2})
+    assert follow_like.status_code == 404
