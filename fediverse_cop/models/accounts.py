@@ -59,6 +59,10 @@ class Account(Model):
     silence_reason = fields.TextField(default="")
     # A closed account: its actor answers 410, its handle stays reserved.
     deleted_at = fields.DatetimeField(null=True)
+    # Where the account moved (a verified Move).
+    moved_to: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="moved_from", null=True, on_delete=fields.SET_NULL
+    )
 
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)

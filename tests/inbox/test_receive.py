@@ -18,6 +18,7 @@ from fediverse_cop.models import (
 )
 from fediverse_cop.services import domains, follows, statuses
 from fediverse_cop.services.errors import Invalid
+from fediverse_cop.services.remote import fetch_actor
 from fediverse_cop.services.statuses import Draft
 from tests.inbox.conftest import Local, Peer
 from tests.sink import Sink
@@ -291,3 +292,38 @@ async def test_a_flag_about_nothing_of_ours_is_refused(local: Local, peer: Peer)
     stats = await local.worker.run_once()
     assert stats.failed == 1
     assert await Report.all().count() == 0
+
+
+async def test_a_verified_move_carries_local_followers_to_the_new_account(
+    local: Local, peer: Peer, alice: Account, sink: Sink
+) -> None:
+    bob = await fetch_actor(local.fed, peer.uri)
+    await Follow.create(account=alice, target=bob, state=FollowState.ACCEPTED)
+    new = Peer(sink, "new.sink.test", "bob", extra={"alsoKnownAs": [peer.uri]})
+    await local.post("/inbox", peer.activity("Move", peer.uri, target=new.uri), peer=peer)
+    assert (await local.worker.run_once()).processed == 1
+    moved = await Account.get(uri=peer.uri).select_related("moved_to")
+    assert moved.moved_to is not None
+    assert moved.moved_to.uri == new.uri
+    follow = await Follow.get(account=alice).select_related("target")
+    assert (follow.target.uri, follow.state) == (new.uri, FollowState.PENDING)
+    job = await FanoutJob.get()
+    assert (job.activity["type"], job.activity["object"], job.recipients) == (
+        "Follow",
+        new.uri,
+        [new.uri],
+    )
+
+
+async def test_a_move_to_an_account_that_does_not_claim_the_old_one_is_refused(
+    local: Local, peer: Peer, alice: Account, sink: Sink
+) -> None:
+    bob = await fetch_actor(local.fed, peer.uri)
+    await Follow.create(account=alice, target=bob, state=FollowState.ACCEPTED)
+    impostor = Peer(sink, "new.sink.test", "mallory")
+    await local.post("/inbox", peer.activity("Move", peer.uri, target=impostor.uri), peer=peer)
+    assert (await local.worker.run_once()).failed == 1
+    assert (
+        await InboxItem.get()
+    ).error == "the new account does not list the old one in alsoKnownAs"
+    assert (await Follow.get(account=alice).select_related("target")).target.uri == peer.uri
