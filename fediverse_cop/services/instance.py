@@ -12,6 +12,7 @@ from fediverse_cop.models import (
     ActorType,
     Community,
     Instance,
+    Status,
 )
 from fediverse_cop.services.accounts import INSTANCE_ACTOR_USERNAME, create_local_actor
 from fediverse_cop.services.context import ServerContext
@@ -85,8 +86,7 @@ async def stats() -> Stats:
     return Stats(
         local_users=await Account.filter(local=True, actor_type=ActorType.PERSON).count(),
         communities=await Community.filter(account__local=True).count(),
-        # Posts arrive with the federation features; until then there are none to count.
-        posts=0,
+        posts=await Status.filter(local=True, deleted_at=None, reblog_of_id=None).count(),
         remote_accounts=await Account.filter(local=False).count(),
         known_instances=len(remote_domains),
     )

@@ -19,7 +19,7 @@ from fediverse_cop.models import (
     StatusTag,
     Visibility,
 )
-from fediverse_cop.services import accounts, statuses
+from fediverse_cop.services import accounts, instance, statuses
 from fediverse_cop.services.errors import Invalid, NotFound
 from fediverse_cop.services.remote import fetch_actor
 from fediverse_cop.services.statuses import Draft
@@ -251,3 +251,13 @@ async def test_activities_are_served_at_their_uris(local: Local, alice: Account)
     )
     follow_like = await local.client.get("/activities/1", headers={"Accept": AS2})
     assert follow_like.status_code == 404
+
+
+async def test_stats_count_local_posts_but_not_boosts_or_deleted_ones(
+    local: Local, alice: Account
+) -> None:
+    kept = await statuses.post(local.fed, alice, Draft("kept"))
+    gone = await statuses.post(local.fed, alice, Draft("gone"))
+    await statuses.reblog(local.fed, alice, kept)
+    await statuses.delete(local.fed, alice, gone)
+    assert (await instance.stats()).posts == 1
