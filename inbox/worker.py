@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 
 from activitypub.vocab import ASObject, InvalidActivity
 from fediverse_cop.models import InboxItem, InboxState
@@ -39,6 +40,11 @@ class InboxStats:
     @property
     def idle(self) -> bool:
         return not (self.processed or self.failed or self.retried or self.unhandled)
+
+
+def _mine(item: InboxItem) -> QuerySet[InboxItem]:
+    """The item, only while this worker's claim holds (a late writer changes nothing)."""
+    return InboxItem.filter(id=item.id, claim_token=item.claim_token)
 
 
 class InboxWorker:
@@ -85,6 +91,8 @@ class InboxWorker:
         return stats
 
     async def _process(self, item: InboxItem, stats: InboxStats) -> None:
+        if item.lease_until is not None and item.lease_until <= self.clock():
+            return  # our lease ran out while earlier items were processed: not ours any more
         await item.fetch_related("actor")
         done = {"lease_until": None, "claim_token": None, "processed_at": self.clock()}
         try:
@@ -95,27 +103,23 @@ class InboxWorker:
             if handler is None:
                 stats.unhandled[label] += 1
                 log.info("unhandled %s from %s (%s)", label, item.actor.uri, item.activity_id)
-                await InboxItem.filter(id=item.id).update(
-                    state=InboxState.UNHANDLED, handled_as=label, **done
-                )
+                await _mine(item).update(state=InboxState.UNHANDLED, handled_as=label, **done)
                 return
-            await handler(Handling(self.fed, item, activity, item.actor))
+            # A slow peer must not hold the item past its lease (another worker would take it).
+            async with asyncio.timeout(self.lease.total_seconds() * 0.8):
+                await handler(Handling(self.fed, item, activity, item.actor))
         except (Refused, InvalidActivity) as exc:
             log.info("refused %s: %s", item.activity_id, exc)
-            await InboxItem.filter(id=item.id).update(
-                state=InboxState.FAILED, error=str(exc)[:1000], **done
-            )
+            await _mine(item).update(state=InboxState.FAILED, error=str(exc)[:1000], **done)
             stats.failed += 1
             return
         except Exception as exc:
             log.exception("processing %s failed (attempt %d)", item.activity_id, item.attempts)
             if item.attempts >= self.max_attempts:
-                await InboxItem.filter(id=item.id).update(
-                    state=InboxState.FAILED, error=repr(exc)[:1000], **done
-                )
+                await _mine(item).update(state=InboxState.FAILED, error=repr(exc)[:1000], **done)
                 stats.failed += 1
             else:
-                await InboxItem.filter(id=item.id).update(
+                await _mine(item).update(
                     next_attempt_at=self.clock() + backoff(item.attempts),
                     error=repr(exc)[:1000],
                     lease_until=None,
@@ -123,5 +127,5 @@ class InboxWorker:
                 )
                 stats.retried += 1
             return
-        await InboxItem.filter(id=item.id).update(state=InboxState.DONE, handled_as=label, **done)
+        await _mine(item).update(state=InboxState.DONE, handled_as=label, **done)
         stats.processed += 1

@@ -110,10 +110,14 @@ class Expander:
             return True
 
         actor_uris: list[str] = []
+        collections = {
+            account.followers_uri: account
+            for account in await Account.filter(followers_uri__in=job.recipients, local=True)
+        }
         for recipient in job.recipients:
             if recipient in PUBLIC:
                 continue
-            follower_of = await Account.get_or_none(followers_uri=recipient, local=True)
+            follower_of = collections.get(recipient)
             if follower_of is not None:
                 async for targets in self._followers(follower_of):
                     await self._write(job, [t for t in targets if allowed(t)], now, stats)

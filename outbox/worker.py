@@ -41,11 +41,13 @@ from fediverse_cop.models.claims import claim, no_live_lease
 from outbox import health
 from outbox.fanout import ActorResolver, Expander
 from outbox.health import HealthPolicy
-from outbox.retry import Outcome, Verdict, decide
+from outbox.retry import Outcome, Verdict, backoff, decide
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+# A fan-out job whose expansion fails this often is given up (it is a bug, not a peer).
+MAX_JOB_ATTEMPTS = 5
 
 
 def utcnow() -> datetime:
@@ -170,8 +172,11 @@ class DeliveryWorker:
             try:
                 expansion = await self.expander.expand(job, now)
             except Exception as exc:
-                log.exception("expanding job %s failed", job.id)
-                await FanoutJob.filter(id=job.id).update(last_error=repr(exc)[:500])
+                log.exception("expanding job %s failed (attempt %d)", job.id, job.attempts)
+                retry: dict[str, object] = {"lease_until": now + backoff(job.attempts)}
+                if job.attempts >= MAX_JOB_ATTEMPTS:
+                    retry = {"state": JobState.FAILED, "finished_at": now, "lease_until": None}
+                await FanoutJob.filter(id=job.id).update(last_error=repr(exc)[:500], **retry)
                 continue
             await FanoutJob.filter(id=job.id).update(
                 state=JobState.DONE, finished_at=self.clock(), lease_until=None

@@ -44,7 +44,8 @@ class Account(Model):
     discoverable = fields.BooleanField(default=True)
 
     public_key_pem = fields.TextField(default="")
-    public_key_id = fields.CharField(max_length=URI_LENGTH, null=True)
+    # Looked up on every signed request.
+    public_key_id = fields.CharField(max_length=URI_LENGTH, null=True, db_index=True)
     private_key_pem = fields.TextField(null=True)
 
     # Local people only.

@@ -57,6 +57,8 @@ class FollowState(StrEnum):
 class JobState(StrEnum):
     PENDING = "pending"
     DONE = "done"
+    # Expansion kept failing; the reason is in ``last_error``.
+    FAILED = "failed"
 
 
 class DeliveryState(StrEnum):

@@ -51,7 +51,13 @@ async def follow(fed: Federation, follower: Account, target: Account) -> Follow:
     except IntegrityError:
         return await Follow.get(account=follower, target=target)
     if not target.local:
-        await enqueue(follow_activity(row, follower, target), follower, [target.uri])
+        # The same key as the Undo's, so a retried Follow never overtakes it.
+        await enqueue(
+            follow_activity(row, follower, target),
+            follower,
+            [target.uri],
+            ordering_key=row.uri or "",
+        )
     return row
 
 

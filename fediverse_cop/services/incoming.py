@@ -31,6 +31,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from activitypub.domains import InvalidDomain
@@ -44,6 +45,7 @@ from fediverse_cop.ids import new_id
 from fediverse_cop.models import (
     Account,
     Favourite,
+    Follow,
     Status,
     StatusEdit,
     StatusMention,
@@ -55,7 +57,13 @@ from fediverse_cop.models import (
 from fediverse_cop.models.accounts import URI_LENGTH
 from fediverse_cop.services.context import utcnow
 from fediverse_cop.services.errors import ServiceError
-from fediverse_cop.services.remote import Federation, fetch_actor, host_of, is_suspended_domain
+from fediverse_cop.services.remote import (
+    Federation,
+    RemoteUnavailable,
+    fetch_actor,
+    host_of,
+    is_suspended_domain,
+)
 from fediverse_cop.services.visibility import can_view, visibility_from_addressing
 
 POST_TYPES: Final = frozenset({"Note", "Question", "Page", "Article"})
@@ -315,6 +323,10 @@ async def _author_of(fed: Federation, obj: ASObject, budget: FetchBudget) -> Acc
     budget.take()
     try:
         return await fetch_actor(fed, author_uri)
+    except RemoteUnavailable as exc:
+        if exc.retryable:
+            raise  # a timeout or a 5xx: the inbox worker tries the item again later
+        raise NotAccepted(f"the author of {obj.id} is not available: {exc}") from None
     except ServiceError as exc:
         raise NotAccepted(f"the author of {obj.id} is not available: {exc}") from None
 
@@ -509,7 +521,10 @@ async def delete_actor(actor: Account, now: datetime) -> None:
     """The actor deleted itself: its posts are deleted and the account is marked as gone."""
     if actor.local:
         raise NotAccepted("local accounts are not deleted from outside")
-    await Status.filter(account_id=actor.id, deleted_at=None).update(deleted_at=now)
+    async with in_transaction():
+        await Status.filter(account_id=actor.id, deleted_at=None).update(deleted_at=now)
+        # Its follows end too: its server no longer counts as an audience of anyone.
+        await Follow.filter(Q(account_id=actor.id) | Q(target_id=actor.id)).delete()
     if not actor.is_suspended:
         actor.suspend(DELETED_BY_OWNER, now)
         await actor.save(update_fields=["suspended_at", "suspension_reason"])

@@ -41,7 +41,14 @@ _ACTOR_TYPES = {t.value: t for t in ActorType}
 
 
 class RemoteUnavailable(NotFound):
-    """The remote actor could not be fetched or is not acceptable."""
+    """The remote actor could not be fetched or is not acceptable.
+
+    ``retryable`` says whether asking again later may succeed (a timeout, a 5xx).
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +119,7 @@ async def fetch_actor(fed: Federation, uri: str, *, refresh: bool = False) -> Ac
         if account is not None:
             log.info("refreshing %s failed (%s); keeping the cached copy", uri, exc)
             return account
-        raise RemoteUnavailable(f"cannot fetch {uri}: {exc}") from None
+        raise RemoteUnavailable(f"cannot fetch {uri}: {exc}", retryable=exc.retryable) from None
     return await store_actor(fed, actor, handle=None)
 
 

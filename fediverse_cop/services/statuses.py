@@ -12,6 +12,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from tortoise.transactions import in_transaction
+
 from activitypub import vocab
 from activitypub.html import render_plain_text
 from activitypub.uris import Kind, LocalURIs
@@ -95,41 +97,43 @@ async def post(fed: Federation, author: Account, draft: Draft) -> Status:
         recipients.setdefault(parent.account.uri, parent.account)
     recipients.pop(author.uri, None)
     to, cc = addressing(draft.visibility, author.followers_uri or "", recipients)
-    status_id = new_id()
-    status = await Status.create(
-        id=status_id,
-        uri=fed.ctx.uris.build(Kind.OBJECT, id=str(status_id)),
-        account=author,
-        local=True,
-        in_reply_to=parent,
-        in_reply_to_uri=parent.uri if parent else None,
-        content=rendered.html,
-        text=draft.text,
-        summary=draft.spoiler_text,
-        sensitive=draft.sensitive or bool(draft.spoiler_text),
-        visibility=draft.visibility,
-        language=draft.language,
-        to=to,
-        cc=cc,
-        published_at=utcnow(),
-    )
-    status.url = status.uri
-    await status.save(update_fields=["url"])
-    for account in recipients.values():
-        await StatusMention.get_or_create(status=status, account=account)
-    for name in dict.fromkeys(tag.lower() for tag in rendered.hashtags):
-        tag, _ = await Tag.get_or_create(name=name)
-        await StatusTag.get_or_create(status=status, tag=tag)
-    note = await as_note(fed, status, author)
-    create = vocab.create(
-        id=fed.ctx.uris.build(Kind.OBJECT_ACTIVITY, id=str(status.id)),
-        actor=author.uri,
-        object=note,
-        to=to,
-        cc=cc,
-        published=status.published_at,
-    )
-    await enqueue(create, author, _audience(author, draft.visibility, recipients.values()))
+    # The post and its delivery job are written together, or not at all.
+    async with in_transaction():
+        status_id = new_id()
+        status = await Status.create(
+            id=status_id,
+            uri=fed.ctx.uris.build(Kind.OBJECT, id=str(status_id)),
+            account=author,
+            local=True,
+            in_reply_to=parent,
+            in_reply_to_uri=parent.uri if parent else None,
+            content=rendered.html,
+            text=draft.text,
+            summary=draft.spoiler_text,
+            sensitive=draft.sensitive or bool(draft.spoiler_text),
+            visibility=draft.visibility,
+            language=draft.language,
+            to=to,
+            cc=cc,
+            published_at=utcnow(),
+        )
+        status.url = status.uri
+        await status.save(update_fields=["url"])
+        for account in recipients.values():
+            await StatusMention.get_or_create(status=status, account=account)
+        for name in dict.fromkeys(tag.lower() for tag in rendered.hashtags):
+            tag, _ = await Tag.get_or_create(name=name)
+            await StatusTag.get_or_create(status=status, tag=tag)
+        note = await as_note(fed, status, author)
+        create = vocab.create(
+            id=fed.ctx.uris.build(Kind.OBJECT_ACTIVITY, id=str(status.id)),
+            actor=author.uri,
+            object=note,
+            to=to,
+            cc=cc,
+            published=status.published_at,
+        )
+        await enqueue(create, author, _audience(author, draft.visibility, recipients.values()))
     return status
 
 
@@ -231,6 +235,20 @@ async def edit(
     await _own_local_status(author, status)
     if not text.strip() or len(text) > MAX_TEXT:
         raise Invalid(f"a post needs 1 to {MAX_TEXT} characters")
+    async with in_transaction():
+        await _edit(fed, author, status, text, spoiler_text=spoiler_text, sensitive=sensitive)
+    return status
+
+
+async def _edit(
+    fed: Federation,
+    author: Account,
+    status: Status,
+    text: str,
+    *,
+    spoiler_text: str | None,
+    sensitive: bool | None,
+) -> None:
     await StatusEdit.create(
         status=status,
         content=status.content,
@@ -256,24 +274,26 @@ async def edit(
         id=activity_uri(fed.ctx), actor=author.uri, object=note, to=status.to, cc=status.cc
     )
     await _send_about(status, author, update)
-    return status
 
 
 async def delete(fed: Federation, author: Account, status: Status) -> Status:
     """Delete a post; peers get a Delete with a Tombstone, our URL answers 410."""
     await _own_local_status(author, status)
-    now = utcnow()
-    status.deleted_at = now
-    await status.save(update_fields=["deleted_at"])
-    await Tombstone.get_or_create(uri=status.uri, defaults={"account": author, "deleted_at": now})
-    deletion = vocab.delete(
-        id=f"{status.uri}#delete",
-        actor=author.uri,
-        object=vocab.tombstone(id=status.uri, former_type=status.object_type, deleted=now),
-        to=status.to,
-        cc=status.cc,
-    )
-    await _send_about(status, author, deletion)
+    async with in_transaction():
+        now = utcnow()
+        status.deleted_at = now
+        await status.save(update_fields=["deleted_at"])
+        await Tombstone.get_or_create(
+            uri=status.uri, defaults={"account": author, "deleted_at": now}
+        )
+        deletion = vocab.delete(
+            id=f"{status.uri}#delete",
+            actor=author.uri,
+            object=vocab.tombstone(id=status.uri, former_type=status.object_type, deleted=now),
+            to=status.to,
+            cc=status.cc,
+        )
+        await _send_about(status, author, deletion)
     return status
 
 

@@ -3,7 +3,8 @@
 Public and unlisted posts are served to anyone. Followers-only and direct posts
 are served only to a signed request from a server that has a reader in their
 audience; to anyone else the answer is the very same 404 as for a post that
-does not exist. A deleted post answers 410 with a Tombstone.
+does not exist. A deleted public or unlisted post answers 410 with a Tombstone; a
+deleted non-public one answers 404, like one that never existed.
 """
 
 from __future__ import annotations
@@ -43,12 +44,15 @@ async def _visible(request: Request, status: Status | None) -> Status | Response
     """The post when the requester may see it; else the 404 (or 410 for a deleted post)."""
     if status is None or status.account.is_suspended:
         return _not_found()
+    public = status.visibility in (Visibility.PUBLIC, Visibility.UNLISTED)
+    if status.deleted_at is not None and not public:
+        return _not_found()  # that a non-public post existed is not for everyone to learn
     if status.deleted_at is not None:
         tombstone = vocab.tombstone(
             id=status.uri, former_type=status.object_type, deleted=status.deleted_at
         )
         return JSONResponse(tombstone, status_code=410, media_type=AS2)
-    if status.visibility not in (Visibility.PUBLIC, Visibility.UNLISTED):
+    if not public:
         requester = await _requester(request, request.app.state.fed)
         if requester is None or not await server_can_view(status, requester):
             return _not_found()

@@ -17,6 +17,8 @@ async def _local_target(handling: Handling, uri: str | None) -> Account:
 @handles("Follow", "Person", "Group", "Application")
 async def on_follow(handling: Handling) -> None:
     target = await _local_target(handling, handling.activity.object_id)
+    if handling.actor.is_suspended:
+        raise Refused("a suspended account cannot follow")
     follow_id = handling.activity.id or ""
     await follows.incoming_follow(handling.fed, handling.actor, target, follow_id)
 

@@ -261,3 +261,13 @@ async def test_stats_count_local_posts_but_not_boosts_or_deleted_ones(
     await statuses.reblog(local.fed, alice, kept)
     await statuses.delete(local.fed, alice, gone)
     assert (await instance.stats()).posts == 1
+
+
+async def test_a_deleted_private_post_answers_like_a_missing_one(
+    local: Local, alice: Account
+) -> None:
+    status = await statuses.post(local.fed, alice, Draft("hush", visibility=Visibility.PRIVATE))
+    await statuses.delete(local.fed, alice, status)
+    missing = await local.client.get("/objects/1234", headers={"Accept": AS2})
+    response = await local.client.get(_path(status), headers={"Accept": AS2})
+    assert (response.status_code, response.content) == (missing.status_code, missing.content)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from tortoise.expressions import Q
 
 from fediverse_cop.models import (
     Account,
@@ -16,10 +17,13 @@ from fediverse_cop.models import (
     InboxState,
     Report,
 )
+from fediverse_cop.models.claims import claim
 from fediverse_cop.services import domains, follows, statuses
 from fediverse_cop.services.errors import Invalid
 from fediverse_cop.services.remote import fetch_actor
 from fediverse_cop.services.statuses import Draft
+from inbox.worker import InboxStats
+from tests.conftest import Clock
 from tests.inbox.conftest import Local, Peer
 from tests.sink import Sink
 
@@ -327,3 +331,32 @@ async def test_a_move_to_an_account_that_does_not_claim_the_old_one_is_refused(
         await InboxItem.get()
     ).error == "the new account does not list the old one in alsoKnownAs"
     assert (await Follow.get(account=alice).select_related("target")).target.uri == peer.uri
+
+
+async def test_an_actor_deleting_itself_ends_its_follows(
+    local: Local, peer: Peer, alice: Account
+) -> None:
+    await local.post("/inbox", peer.activity("Follow", alice.uri), peer=peer)
+    await local.worker.run_once()
+    assert await Follow.all().count() == 1
+    await local.post("/inbox", peer.activity("Delete", peer.uri), peer=peer)
+    assert (await local.worker.run_once()).processed == 1
+    assert await Follow.all().count() == 0
+    await local.post("/inbox", peer.activity("Follow", alice.uri), peer=peer)
+    assert (await local.worker.run_once()).failed == 1
+    assert await Follow.all().count() == 0
+
+
+async def test_an_item_whose_lease_ran_out_is_left_to_the_worker_that_took_it_over(
+    local: Local, peer: Peer, alice: Account, clock: Clock
+) -> None:
+    await local.post("/inbox", peer.activity("Follow", alice.uri), peer=peer)
+    [stale] = await claim(
+        InboxItem, Q(state=InboxState.PENDING), now=clock(), lease=local.worker.lease, limit=1
+    )
+    clock.advance(minutes=6)  # the first worker stalled past its lease
+    assert (await local.worker.run_once()).processed == 1  # a second worker takes over
+    await local.worker._process(stale, InboxStats())  # the first one wakes up: nothing happens
+    item = await InboxItem.get()
+    assert (item.state, item.attempts) == (InboxState.DONE, 2)
+    assert await Follow.all().count() == 1

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import orjson
 
+from activitypub.http import SafeHttpClient
 from fediverse_cop.models import (
     Account,
     Delivery,
@@ -15,7 +16,9 @@ from fediverse_cop.models import (
     FanoutJob,
     JobState,
 )
-from fediverse_cop.services import domains
+from fediverse_cop.services import domains, follows
+from fediverse_cop.services.context import ServerContext
+from fediverse_cop.services.remote import Federation
 from outbox import health
 from outbox.enqueue import enqueue
 from outbox.health import HealthPolicy
@@ -302,3 +305,27 @@ async def test_a_crashed_worker_s_leases_expire_and_the_work_is_done(
     clock.advance(minutes=6)  # past the 5-minute lease
     assert (await survivor.run_once()).delivered == 8
     assert sorted(r.path for r in sink.hits()) == sorted(f"/users/r{i}/inbox" for i in range(1, 21))
+
+
+async def test_an_unfollow_never_arrives_before_its_retried_follow(
+    database: ServerContext,
+    sink_http: SafeHttpClient,
+    sender: Account,
+    remote: Remote,
+    sink: Sink,
+    make_worker: WorkerFactory,
+    clock: Clock,
+) -> None:
+    fed = Federation(database, sink_http)
+    bob = await remote.account("peer.sink.test")
+    sink.program("peer.sink.test", "/inbox", Reply(503))  # the first Follow fails
+    worker = make_worker()
+    await follows.follow(fed, sender, bob)
+    assert (await worker.run_once()).retried == 1
+    await follows.unfollow(fed, sender, bob)
+    assert (await worker.run_once()).attempted == 0  # the Undo waits for the Follow
+    clock.advance(seconds=120)
+    await worker.run_once()
+    await worker.run_once()
+    order = [orjson.loads(r.body)["type"] for r in sink.posts("peer.sink.test")]
+    assert order == ["Follow", "Follow", "Undo"]
