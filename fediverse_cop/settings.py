@@ -75,7 +75,8 @@ class Settings:
 
 
 # name -> parser turning raw text (or a TOML value) into the typed value
-def _parse_domain(raw: Any) -> str:
+def parse_domain_setting(raw: Any) -> str:
+    """Validate a value for the ``domain`` setting (also used by ``init --domain``)."""
     if not isinstance(raw, str):
         raise ValueError("must be a host name such as social.uni-a.edu")
     try:
@@ -166,7 +167,7 @@ def _parse_log_level(raw: Any) -> str:
 
 
 _PARSERS: dict[str, Any] = {
-    "domain": _parse_domain,
+    "domain": parse_domain_setting,
     "scheme": _parse_scheme,
     "data_dir": _parse_path,
     "database_url": _parse_database_url,

@@ -26,8 +26,7 @@ from fediverse_cop.cli.users import JsonOption, read_password
 from fediverse_cop.models import InstanceRole
 from fediverse_cop.services import accounts, instance
 from fediverse_cop.services.errors import NotFound
-from fediverse_cop.settings import RegistrationMode
-from fediverse_cop.settings import _parse_domain as parse_domain_setting
+from fediverse_cop.settings import RegistrationMode, parse_domain_setting
 
 app = typer.Typer(
     name="fediverse-cop",
