@@ -33,6 +33,10 @@ def _not_found() -> Response:
 
 
 async def _requester(request: Request, fed: Federation) -> Account | None:
+    """The signing remote actor; already known when authorized-fetch mode checked it."""
+    verified: Account | None = request.scope.get("state", {}).get("requester")
+    if verified is not None:
+        return verified
     raw_path = request.scope.get("raw_path") or request.url.path.encode()
     query = request.scope.get("query_string", b"")
     target = raw_path.decode("latin-1") + (f"?{query.decode('latin-1')}" if query else "")
