@@ -37,10 +37,10 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 test-sqlite: $(STAMP)
-	COP_TEST_BACKEND=sqlite $(BIN)/pytest -q
+	COP_TEST_BACKEND=sqlite $(BIN)/pytest -q -n $${COP_TEST_WORKERS:-auto}
 
 test-postgres: $(STAMP)
-	COP_TEST_BACKEND=postgres $(BIN)/pytest -q
+	COP_TEST_BACKEND=postgres $(BIN)/pytest -q -n $${COP_TEST_WORKERS:-auto}
 
 ## Set up and run everything CI runs: lint, types, the suite on SQLite then PostgreSQL.
 test: lint typecheck test-sqlite test-postgres
