@@ -1,6 +1,15 @@
 """Tortoise models of the ``models`` app. Later features add modules here and a migration."""
 
 from fediverse_cop.models.accounts import Account, acct_key
+from fediverse_cop.models.client import (
+    Bookmark,
+    IdempotencyKey,
+    MediaAttachment,
+    Notification,
+    Poll,
+    PollVote,
+    StatusPin,
+)
 from fediverse_cop.models.communities import Community, CommunityRole
 from fediverse_cop.models.delivery import Delivery, DomainHealth, FanoutJob
 from fediverse_cop.models.enums import (
@@ -14,6 +23,8 @@ from fediverse_cop.models.enums import (
     InstanceRole,
     JobState,
     JoinPolicy,
+    MediaType,
+    NotificationType,
     PostingPolicy,
     Visibility,
 )
@@ -21,6 +32,7 @@ from fediverse_cop.models.follows import Follow
 from fediverse_cop.models.inbox import InboxItem
 from fediverse_cop.models.instance import INSTANCE_ROW_ID, DomainBlock, Instance, Invite
 from fediverse_cop.models.moderation import AccountBlock, Report
+from fediverse_cop.models.oauth import OAuthApp, OAuthCode, OAuthToken
 from fediverse_cop.models.statuses import (
     Favourite,
     Status,
@@ -36,6 +48,7 @@ __all__ = [
     "Account",
     "AccountBlock",
     "ActorType",
+    "Bookmark",
     "Community",
     "CommunityRole",
     "CommunityRoleKind",
@@ -49,6 +62,7 @@ __all__ = [
     "Favourite",
     "Follow",
     "FollowState",
+    "IdempotencyKey",
     "InboxItem",
     "InboxState",
     "Instance",
@@ -56,11 +70,21 @@ __all__ = [
     "Invite",
     "JobState",
     "JoinPolicy",
+    "MediaAttachment",
+    "MediaType",
+    "Notification",
+    "NotificationType",
+    "OAuthApp",
+    "OAuthCode",
+    "OAuthToken",
+    "Poll",
+    "PollVote",
     "PostingPolicy",
     "Report",
     "Status",
     "StatusEdit",
     "StatusMention",
+    "StatusPin",
     "StatusTag",
     "Tag",
     "Tombstone",

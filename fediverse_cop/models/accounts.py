@@ -8,7 +8,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from fediverse_cop.ids import new_id
-from fediverse_cop.models.enums import ActorType, InstanceRole
+from fediverse_cop.models.enums import ActorType, InstanceRole, Visibility
 
 URI_LENGTH = 2048
 
@@ -42,6 +42,9 @@ class Account(Model):
     header_uri = fields.CharField(max_length=URI_LENGTH, null=True)
     manually_approves_followers = fields.BooleanField(default=False)
     discoverable = fields.BooleanField(default=True)
+    bot = fields.BooleanField(default=False)
+    # Profile metadata: ``[{"name": str, "value": str (HTML)}]``.
+    profile_fields: fields.Field[list[dict[str, str]]] = fields.JSONField(default=list)
 
     public_key_pem = fields.TextField(default="")
     # Looked up on every signed request.
@@ -53,6 +56,10 @@ class Account(Model):
     email = fields.CharField(max_length=320, null=True, unique=True)
     role = fields.CharEnumField(InstanceRole, max_length=16, default=InstanceRole.USER)
     approved = fields.BooleanField(default=True)
+    # Posting defaults (the ``source`` of the client API's CredentialAccount).
+    default_visibility = fields.CharEnumField(Visibility, max_length=16, default=Visibility.PUBLIC)
+    default_sensitive = fields.BooleanField(default=False)
+    default_language = fields.CharField(max_length=16, null=True)
 
     suspended_at = fields.DatetimeField(null=True)
     suspension_reason = fields.TextField(default="")

@@ -85,3 +85,28 @@ class Visibility(StrEnum):
     UNLISTED = "unlisted"
     PRIVATE = "private"  # followers only
     DIRECT = "direct"
+
+
+class NotificationType(StrEnum):
+    """Mastodon's notification types (the ``type`` of the Notification entity)."""
+
+    MENTION = "mention"
+    STATUS = "status"
+    REBLOG = "reblog"
+    FOLLOW = "follow"
+    FOLLOW_REQUEST = "follow_request"
+    FAVOURITE = "favourite"
+    POLL = "poll"
+    UPDATE = "update"
+    ADMIN_SIGN_UP = "admin.sign_up"
+    ADMIN_REPORT = "admin.report"
+
+
+class MediaType(StrEnum):
+    """Mastodon's MediaAttachment ``type``."""
+
+    IMAGE = "image"
+    GIFV = "gifv"
+    VIDEO = "video"
+    AUDIO = "audio"
+    UNKNOWN = "unknown"
