@@ -55,16 +55,27 @@ class BodyLimitMiddleware:
 
     A declared ``Content-Length`` over the limit is refused at once; a chunked body is
     counted as it arrives and the request is cut off when it passes the limit.
+    Uploads (paths starting with one of ``upload_paths``) get ``max_upload`` instead.
     """
 
-    def __init__(self, app: ASGIApp, max_body: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body: int,
+        upload_paths: tuple[str, ...] = (),
+        max_upload: int = 0,
+    ) -> None:
         self.app = app
         self.max_body = max_body
+        self.upload_paths = upload_paths
+        self.max_upload = max(max_upload, max_body)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path: str = scope.get("path", "")
+        limit = self.max_upload if path.startswith(self.upload_paths) else self.max_body
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None:
             try:
@@ -72,7 +83,7 @@ class BodyLimitMiddleware:
             except ValueError:
                 await _send_error(send, 400, "invalid Content-Length")
                 return
-            if declared > self.max_body:
+            if declared > limit:
                 await _send_error(send, 413, "request body too large")
                 return
         received = 0
@@ -83,7 +94,7 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body:
+                if received > limit:
                     raise BodyTooLarge
             return message
 

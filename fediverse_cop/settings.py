@@ -63,6 +63,8 @@ class Settings:
     in_process_workers: bool = True
     # Every ActivityPub GET must be signed (Mastodon's secure mode).
     authorized_fetch: bool = False
+    # The OAuth password grant (legacy clients); off unless the operator enables it.
+    oauth_password_grant: bool = False
     log_level: str = "info"
 
     @property
@@ -180,6 +182,7 @@ _PARSERS: dict[str, Any] = {
     "worker_concurrency": _positive_int(1, 1024),
     "in_process_workers": _parse_bool,
     "authorized_fetch": _parse_bool,
+    "oauth_password_grant": _parse_bool,
     "log_level": _parse_log_level,
 }
 assert set(_PARSERS) == {f.name for f in fields(Settings)}
