@@ -14,7 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from fediverse_cop import db
+from fediverse_cop import api, db
+from fediverse_cop.api.middleware import ApiMiddleware
 from fediverse_cop.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from fediverse_cop.runtime import background_workers, make_http_client
 from fediverse_cop.services import instance
@@ -87,10 +88,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *inbox_routes.routes,
             *object_routes.routes,
             *federation.routes,
+            *api.routes(),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
-            Middleware(BodyLimitMiddleware, max_body=current.max_request_body),
+            Middleware(
+                BodyLimitMiddleware,
+                max_body=current.max_request_body,
+                upload_paths=api.UPLOAD_PATHS,
+                max_upload=current.max_media_body,
+            ),
+            Middleware(ApiMiddleware),
             *([Middleware(AuthorizedFetchMiddleware)] if current.authorized_fetch else []),
         ],
         exception_handlers={

@@ -12,6 +12,12 @@ HTTP), domains we suspend (and their subdomains), domains marked unavailable,
 collections that are not a local actor's followers, and actor URIs we do not
 know (fetching unknown actors belongs to the federation layer, which can pass a
 ``resolve_actor`` callback).
+
+A local followers collection with a peer-kind fragment (``…/followers#group-aware``,
+``…/followers#microblog``, see :func:`followers_of_kind`) expands to the followers
+on servers of that kind only, as ``peer_software`` records them (a server not
+recorded there counts as ``microblog``). A community uses it to send each kind of
+server the ``Announce`` it understands.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from fediverse_cop.models import (
     FanoutJob,
     Follow,
     FollowState,
+    PeerSoftware,
 )
 from outbox.health import unavailable_domains
 
@@ -37,6 +44,21 @@ log = logging.getLogger(__name__)
 
 PUBLIC = frozenset({"https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"})
 BATCH = 500
+PEER_KINDS = ("group-aware", "microblog")
+# What a server not recorded in ``peer_software`` is taken to be.
+DEFAULT_PEER_KIND = "microblog"
+
+
+def followers_of_kind(followers_uri: str, kind: str) -> str:
+    """The recipient for the followers of a local actor on servers of ``kind`` only."""
+    if kind not in PEER_KINDS:
+        raise ValueError(f"unknown peer kind {kind!r}")
+    return f"{followers_uri}#{kind}"
+
+
+def _split_kind(recipient: str) -> tuple[str, str | None]:
+    base, _, fragment = recipient.partition("#")
+    return (base, fragment) if fragment in PEER_KINDS else (recipient, None)
 
 ActorResolver = Callable[[str], Awaitable[Account | None]]
 
@@ -110,16 +132,20 @@ class Expander:
             return True
 
         actor_uris: list[str] = []
+        bases = {_split_kind(recipient)[0] for recipient in job.recipients}
         collections = {
             account.followers_uri: account
-            for account in await Account.filter(followers_uri__in=job.recipients, local=True)
+            for account in await Account.filter(followers_uri__in=bases, local=True)
         }
         for recipient in job.recipients:
             if recipient in PUBLIC:
                 continue
-            follower_of = collections.get(recipient)
+            base, kind = _split_kind(recipient)
+            follower_of = collections.get(base)
             if follower_of is not None:
                 async for targets in self._followers(follower_of):
+                    if kind is not None:
+                        targets = await _of_kind(targets, kind, stats)
                     await self._write(job, [t for t in targets if allowed(t)], now, stats)
                 continue
             actor_uris.append(recipient)
@@ -203,6 +229,19 @@ class _FollowerPages:
             if target is not None:
                 targets.append(target)
         return targets
+
+
+async def _of_kind(targets: list[Target], kind: str, stats: ExpansionStats) -> list[Target]:
+    """The targets on servers of ``kind`` (one query per page of followers)."""
+    known = dict(
+        await PeerSoftware.filter(domain__in={t.domain for t in targets}).values_list(
+            "domain", "kind"
+        )
+    )
+    chosen = [t for t in targets if known.get(t.domain, DEFAULT_PEER_KIND) == kind]
+    for _ in range(len(targets) - len(chosen)):
+        stats.skip("other peer kind")
+    return chosen
 
 
 def _target(inbox: str | None, shared: str | None, account_domain: str | None) -> Target | None:

@@ -10,7 +10,7 @@ from fediverse_cop.models.client import (
     PollVote,
     StatusPin,
 )
-from fediverse_cop.models.communities import Community, CommunityRole
+from fediverse_cop.models.communities import Community, CommunityRole, PeerSoftware
 from fediverse_cop.models.delivery import Delivery, DomainHealth, FanoutJob
 from fediverse_cop.models.enums import (
     ActorType,
@@ -77,6 +77,7 @@ __all__ = [
     "OAuthApp",
     "OAuthCode",
     "OAuthToken",
+    "PeerSoftware",
     "Poll",
     "PollVote",
     "PostingPolicy",

@@ -56,3 +56,21 @@ class CommunityRole(Model):
     class Meta:
         table = "community_roles"
         unique_together = (("community", "account"),)
+
+
+class PeerSoftware(Model):
+    """What software a remote server runs, as its NodeInfo says: decides how a
+    community's ``Announce`` is shaped for the members on that server.
+
+    ``domain`` is the host of the server's inbox (with a non-default port), the
+    key the outbox uses for deliveries; ``kind`` is ``group-aware`` or
+    ``microblog`` (``activitypub.nodeinfo.peer_kind``).
+    """
+
+    domain = fields.CharField(max_length=255, primary_key=True)
+    software = fields.CharField(max_length=64, default="")
+    kind = fields.CharField(max_length=16, default="microblog")
+    fetched_at = fields.DatetimeField()
+
+    class Meta:
+        table = "peer_software"

@@ -13,7 +13,17 @@ import pytest
 
 from activitypub.http import SafeHttpClient
 from fediverse_cop import db
-from fediverse_cop.models import Account, Follow, FollowState
+from fediverse_cop.models import (
+    Account,
+    Delivery,
+    DeliveryState,
+    FanoutJob,
+    Follow,
+    FollowState,
+    InboxItem,
+    InboxState,
+    JobState,
+)
 from fediverse_cop.runtime import make_http_client
 from fediverse_cop.services import follows
 from fediverse_cop.services.context import ServerContext
@@ -64,13 +74,34 @@ class Instance:
 
         return asyncio.run(wrapper())
 
-    def follow(self, user: str, other: Instance, target: str) -> None:
-        """``user`` here follows ``target`` on ``other``; returns once the Accept has arrived."""
+    def follow(self, user: str, other: Instance, target: str, *, wait: bool = True) -> None:
+        """``user`` here follows ``target`` on ``other``; returns once the Accept has arrived.
+
+        With ``wait=False`` it returns once the Follow is queued: several follows can then
+        travel at once, and :meth:`accepted` waits for each.
+        """
 
         async def body(fed: Federation) -> None:
             follower = await Account.get(acct_key=user, local=True)
             await follows.follow(fed, follower, await resolve(fed, other.handle(target)))
+
+        self.call(body)
+        if wait:
+            self.accepted(user, other, target)
+
+    def accepted(self, user: str, other: Instance, target: str) -> None:
+        """Wait until ``user`` here has been accepted as a follower of ``target`` on ``other``."""
+
+        async def body(fed: Federation) -> None:
             await eventually(follow_is(self.actor(user), other.actor(target), FollowState.ACCEPTED))
+
+        self.call(body)
+
+    def settle(self) -> None:
+        """Wait until this instance has nothing left to send or to process (30 s at most)."""
+
+        async def body(fed: Federation) -> None:
+            await eventually(settled)
 
         self.call(body)
 
@@ -116,6 +147,15 @@ def follow_is(
     return check
 
 
+async def settled() -> bool:
+    """No fan-out job, delivery or inbox item is pending (a retry pending counts as pending)."""
+    return not (
+        await FanoutJob.exists(state=JobState.PENDING)
+        or await Delivery.exists(state=DeliveryState.PENDING)
+        or await InboxItem.exists(state=InboxState.PENDING)
+    )
+
+
 async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
     """Poll ``check`` (reading a database another process writes) until it holds, 30 s at most."""
     async with asyncio.timeout(30):
@@ -123,4 +163,4 @@ async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
             await asyncio.sleep(0.1)
 
 
-__all__ = ["Instance", "SafeHttpClient", "eventually"]
+__all__ = ["Instance", "SafeHttpClient", "eventually", "settled"]

@@ -1,0 +1,32 @@
+"""The Mastodon client API and OAuth 2 (see docs/client-api.md).
+
+Each module declares its ``routes``; this package collects them. Endpoint
+modules read parameters with :mod:`.params`, authenticate with :mod:`.auth`,
+paginate with :mod:`.pagination` and build entities with :mod:`.entities`.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from fediverse_cop.api.entities import DEFAULT_AVATAR_PATH, DEFAULT_HEADER_PATH, DEFAULT_IMAGE
+
+# The upload endpoints, which get the media body limit instead of the request one.
+UPLOAD_PATHS = ("/api/v1/media", "/api/v2/media", "/api/v1/accounts/update_credentials")
+
+
+async def default_image(request: Request) -> Response:
+    return Response(
+        DEFAULT_IMAGE,
+        media_type="image/png",
+        headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route(DEFAULT_AVATAR_PATH, default_image, methods=["GET", "HEAD"]),
+        Route(DEFAULT_HEADER_PATH, default_image, methods=["GET", "HEAD"]),
+    ]

@@ -1,0 +1,434 @@
+"""Mastodon entities (Account, Status, MediaAttachment, …) from our rows.
+
+A page of statuses is serialized with a fixed number of queries whatever it
+holds: the serializer loads what the page needs in batches (boosted posts,
+authors, mentions, tags, media, polls, counts, the viewer's own favourites,
+boosts, bookmarks and pins, the authors' counts) and then builds the JSON without
+touching the database. Keep it that way: a query per status is what makes
+timelines slow (tests/api/test_entities.py counts them).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tortoise.functions import Count, Max
+
+from activitypub.uris import Kind
+from fediverse_cop.api.responses import iso
+from fediverse_cop.models import (
+    Account,
+    ActorType,
+    Bookmark,
+    Favourite,
+    Follow,
+    FollowState,
+    MediaAttachment,
+    Poll,
+    PollVote,
+    Status,
+    StatusMention,
+    StatusPin,
+    StatusTag,
+)
+from fediverse_cop.services.context import ServerContext, utcnow
+
+Json = dict[str, Any]
+
+DEFAULT_AVATAR_PATH = "/static/avatar.png"
+DEFAULT_HEADER_PATH = "/static/header.png"
+DEFAULT_IMAGE = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAEAAAABACAIAAAAlC+aJAAAAUElEQVR42u3PMQ0AMAgAMJh+bm6kTgUHSeugWT1x2Y"
+    "vjBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBPZ9EtcCQjbpBx4AAAAASUVORK5CYII="
+)
+
+
+def media_url(ctx: ServerContext, file_name: str) -> str:
+    return f"{ctx.settings.base_url}/media/{file_name}"
+
+
+@dataclass(slots=True)
+class _AccountCounts:
+    followers: dict[int, int] = field(default_factory=dict)
+    following: dict[int, int] = field(default_factory=dict)
+    statuses: dict[int, int] = field(default_factory=dict)
+    last_status: dict[int, Any] = field(default_factory=dict)
+
+
+async def _grouped_counts(query: Any, key: str) -> dict[int, int]:
+    rows = await query.annotate(n=Count("id")).group_by(key).values_list(key, "n")
+    return {int(k): int(n) for k, n in rows}
+
+
+class Serializer:
+    """Builds entities for one viewer (None: anonymous) of this instance."""
+
+    def __init__(self, ctx: ServerContext, viewer: Account | None) -> None:
+        self.ctx = ctx
+        self.viewer = viewer
+        self.base = ctx.settings.base_url
+
+    # -- accounts ------------------------------------------------------------------
+
+    async def _account_counts(self, ids: list[int]) -> _AccountCounts:
+        counts = _AccountCounts()
+        if not ids:
+            return counts
+        counts.followers = await _grouped_counts(
+            Follow.filter(target_id__in=ids, state=FollowState.ACCEPTED), "target_id"
+        )
+        counts.following = await _grouped_counts(
+            Follow.filter(account_id__in=ids, state=FollowState.ACCEPTED), "account_id"
+        )
+        visible = Status.filter(account_id__in=ids, deleted_at=None)
+        counts.statuses = await _grouped_counts(visible, "account_id")
+        rows = await (
+            visible.annotate(last=Max("published_at"))
+            .group_by("account_id")
+            .values_list("account_id", "last")
+        )
+        counts.last_status = {int(k): v for k, v in rows}
+        return counts
+
+    async def accounts(self, accounts: Sequence[Account]) -> list[Json]:
+        counts = await self._account_counts(list({a.id for a in accounts}))
+        moved_ids = {a.moved_to_id for a in accounts if a.moved_to_id}  # type: ignore[attr-defined]
+        moved = {a.id: a for a in await Account.filter(id__in=moved_ids)} if moved_ids else {}
+        moved_json = {k: self._account(v, _AccountCounts(), {}) for k, v in moved.items()}
+        return [self._account(a, counts, moved_json) for a in accounts]
+
+    async def account(self, account: Account) -> Json:
+        return (await self.accounts([account]))[0]
+
+    def _account(self, a: Account, counts: _AccountCounts, moved: dict[int, Json]) -> Json:
+        avatar = a.avatar_uri or f"{self.base}{DEFAULT_AVATAR_PATH}"
+        header = a.header_uri or f"{self.base}{DEFAULT_HEADER_PATH}"
+        last = counts.last_status.get(a.id)
+        data: Json = {
+            "id": str(a.id),
+            "username": a.username,
+            "acct": a.handle,
+            "url": a.url or a.uri,
+            "uri": a.uri,
+            "display_name": a.display_name,
+            "note": a.note,
+            "avatar": avatar,
+            "avatar_static": avatar,
+            "header": header,
+            "header_static": header,
+            "locked": a.manually_approves_followers,
+            "fields": [
+                {"name": f.get("name", ""), "value": f.get("value", ""), "verified_at": None}
+                for f in a.profile_fields
+            ],
+            "emojis": [],
+            "bot": a.bot or a.actor_type in (ActorType.SERVICE, ActorType.APPLICATION),
+            "group": a.actor_type is ActorType.GROUP,
+            "discoverable": a.discoverable,
+            "indexable": a.discoverable,
+            "noindex": not a.discoverable,
+            "created_at": iso(a.created_at.replace(hour=0, minute=0, second=0, microsecond=0)),
+            "last_status_at": last.date().isoformat() if last is not None else None,
+            "statuses_count": counts.statuses.get(a.id, 0),
+            "followers_count": counts.followers.get(a.id, 0),
+            "following_count": counts.following.get(a.id, 0),
+        }
+        moved_to = a.moved_to_id  # type: ignore[attr-defined]
+        if moved_to is not None and moved_to in moved:
+            data["moved"] = moved[moved_to]
+        if a.is_suspended:
+            data["suspended"] = True
+        if a.silenced_at is not None:
+            data["limited"] = True
+        return data
+
+    async def credential_account(self, account: Account) -> Json:
+        """``verify_credentials``: the account plus ``source`` and ``role``."""
+        data = await self.account(account)
+        pending = await Follow.filter(target=account, state=FollowState.PENDING).count()
+        data["source"] = {
+            "privacy": account.default_visibility.value,
+            "sensitive": account.default_sensitive,
+            "language": account.default_language or "",
+            "note": _html_to_source(account.note),
+            "fields": [
+                {
+                    "name": f.get("name", ""),
+                    "value": f.get("source", f.get("value", "")),
+                    "verified_at": None,
+                }
+                for f in account.profile_fields
+            ],
+            "follow_requests_count": pending,
+            "hide_collections": False,
+            "discoverable": account.discoverable,
+            "indexable": account.discoverable,
+        }
+        data["role"] = {
+            "id": str(list(type(account.role)).index(account.role)),
+            "name": account.role.value,
+            "color": "",
+            "permissions": "0",
+            "highlighted": False,
+        }
+        return data
+
+    # -- statuses ------------------------------------------------------------------
+
+    async def statuses(self, statuses: Sequence[Status]) -> list[Json]:
+        """Serialize a page of statuses (boosts included) with a fixed number of queries."""
+        if not statuses:
+            return []
+        by_id: dict[int, Status] = {s.id: s for s in statuses}
+        reblog_ids = {s.reblog_of_id for s in statuses if s.reblog_of_id}  # type: ignore[attr-defined]
+        missing = reblog_ids - by_id.keys()
+        if missing:
+            for s in await Status.filter(id__in=missing):
+                by_id[s.id] = s
+        loaded = _Loaded(by_id)
+        await loaded.load(self)
+        return [self._status(s, loaded) for s in statuses]
+
+    async def status(self, status: Status) -> Json:
+        return (await self.statuses([status]))[0]
+
+    def _status(self, s: Status, loaded: _Loaded) -> Json:
+        account = loaded.accounts_json[s.account_id]  # type: ignore[attr-defined]
+        reblog_of = s.reblog_of_id  # type: ignore[attr-defined]
+        if reblog_of is not None and reblog_of in loaded.statuses:
+            inner = self._status(loaded.statuses[reblog_of], loaded)
+            data = self._status_fields(s, loaded, account)
+            data.update(
+                {
+                    "reblog": inner,
+                    "content": "",
+                    "spoiler_text": "",
+                    "media_attachments": [],
+                    "mentions": [],
+                    "tags": [],
+                    "poll": None,
+                    "in_reply_to_id": None,
+                    "in_reply_to_account_id": None,
+                }
+            )
+            return data
+        return self._status_fields(s, loaded, account)
+
+    def _status_fields(self, s: Status, loaded: _Loaded, account: Json) -> Json:
+        parent = s.in_reply_to_id  # type: ignore[attr-defined]
+        data: Json = {
+            "id": str(s.id),
+            "uri": s.uri,
+            "url": s.url or s.uri,
+            "created_at": iso(s.published_at),
+            "edited_at": iso(s.edited_at),
+            "account": account,
+            "content": s.content,
+            "visibility": s.visibility.value,
+            "sensitive": s.sensitive,
+            "spoiler_text": s.summary,
+            "media_attachments": loaded.media.get(s.id, []),
+            "application": None,
+            "mentions": loaded.mentions.get(s.id, []),
+            "tags": loaded.tags.get(s.id, []),
+            "emojis": [],
+            "reblogs_count": loaded.reblogs_count.get(s.id, 0),
+            "favourites_count": loaded.favourites_count.get(s.id, 0),
+            "replies_count": loaded.replies_count.get(s.id, 0),
+            "in_reply_to_id": str(parent) if parent is not None else None,
+            "in_reply_to_account_id": (
+                str(loaded.parent_accounts[parent]) if parent in loaded.parent_accounts else None
+            ),
+            "reblog": None,
+            "poll": loaded.polls.get(s.id),
+            "card": None,
+            "language": s.language,
+            "text": None,
+            "filtered": [],
+        }
+        if self.viewer is not None:
+            data.update(
+                {
+                    "favourited": s.id in loaded.favourited,
+                    "reblogged": s.id in loaded.reblogged,
+                    "muted": False,
+                    "bookmarked": s.id in loaded.bookmarked,
+                    "pinned": s.id in loaded.pinned,
+                }
+            )
+        return data
+
+    # -- media and polls -------------------------------------------------------------
+
+    def media_attachment(self, m: MediaAttachment) -> Json:
+        url = media_url(self.ctx, m.file_name) if m.file_name else m.remote_url
+        preview = media_url(self.ctx, m.thumbnail_name) if m.thumbnail_name else url
+        meta = dict(m.meta)
+        if m.focus_x or m.focus_y:
+            meta["focus"] = {"x": m.focus_x, "y": m.focus_y}
+        return {
+            "id": str(m.id),
+            "type": m.type.value,
+            "url": url,
+            "preview_url": preview,
+            "remote_url": m.remote_url if m.file_name is None else None,
+            "meta": meta,
+            "description": m.description or None,
+            "blurhash": m.blurhash,
+        }
+
+    def remote_attachment(self, status: Status, index: int, item: dict[str, Any]) -> Json:
+        """An attachment kept on the status (received by federation) as a MediaAttachment."""
+        media_type = str(item.get("mediaType") or item.get("media_type") or "")
+        kind = "unknown"
+        if media_type.startswith("image/"):
+            kind = "gifv" if media_type == "image/gif" else "image"
+        elif media_type.startswith("video/"):
+            kind = "video"
+        elif media_type.startswith("audio/"):
+            kind = "audio"
+        url = item.get("url")
+        return {
+            "id": f"{status.id}{index:03d}",
+            "type": kind,
+            "url": url,
+            "preview_url": url,
+            "remote_url": url,
+            "meta": {},
+            "description": item.get("name") or None,
+            "blurhash": item.get("blurhash"),
+        }
+
+    def poll(self, poll: Poll, own_votes: list[int] | None) -> Json:
+        expired = poll.expires_at is not None and poll.expires_at <= utcnow()
+        votes = sum(int(o.get("votes_count", 0)) for o in poll.options)
+        data: Json = {
+            "id": str(poll.id),
+            "expires_at": iso(poll.expires_at),
+            "expired": expired,
+            "multiple": poll.multiple,
+            "votes_count": votes,
+            "voters_count": poll.voters_count if poll.multiple else None,
+            "options": [
+                {"title": str(o.get("title", "")), "votes_count": int(o.get("votes_count", 0))}
+                for o in poll.options
+            ],
+            "emojis": [],
+        }
+        if self.viewer is not None:
+            data["voted"] = bool(own_votes)
+            data["own_votes"] = own_votes or []
+        return data
+
+
+class _Loaded:
+    """Everything a page of statuses needs, loaded in batches."""
+
+    def __init__(self, statuses: dict[int, Status]) -> None:
+        self.statuses = statuses
+        self.accounts_json: dict[int, Json] = {}
+        self.mentions: dict[int, list[Json]] = defaultdict(list)
+        self.tags: dict[int, list[Json]] = defaultdict(list)
+        self.media: dict[int, list[Json]] = defaultdict(list)
+        self.polls: dict[int, Json] = {}
+        self.reblogs_count: dict[int, int] = {}
+        self.favourites_count: dict[int, int] = {}
+        self.replies_count: dict[int, int] = {}
+        self.parent_accounts: dict[int, int] = {}
+        self.favourited: set[int] = set()
+        self.reblogged: set[int] = set()
+        self.bookmarked: set[int] = set()
+        self.pinned: set[int] = set()
+
+    async def _ids(self, query: Any, column: str) -> set[int]:
+        return {int(value) for value in await query.values_list(column, flat=True)}
+
+    async def load(self, ser: Serializer) -> None:
+        ids = list(self.statuses)
+        account_ids = {s.account_id for s in self.statuses.values()}  # type: ignore[attr-defined]
+        accounts = await Account.filter(id__in=account_ids)
+        for a, data in zip(accounts, await ser.accounts(accounts), strict=True):
+            self.accounts_json[a.id] = data
+
+        for m in await StatusMention.filter(status_id__in=ids).prefetch_related("account"):
+            acc = m.account
+            self.mentions[m.status_id].append(  # type: ignore[attr-defined]
+                {
+                    "id": str(acc.id),
+                    "username": acc.username,
+                    "url": acc.url or acc.uri,
+                    "acct": acc.handle,
+                }
+            )
+        for t in await StatusTag.filter(status_id__in=ids).prefetch_related("tag"):
+            name = t.tag.name
+            self.tags[t.status_id].append(  # type: ignore[attr-defined]
+                {"name": name, "url": ser.ctx.uris.build(Kind.TAG, name=name)}
+            )
+        local_media = await MediaAttachment.filter(status_id__in=ids).order_by("position", "id")
+        for item in local_media:
+            self.media[item.status_id].append(ser.media_attachment(item))  # type: ignore[attr-defined]
+        for s in self.statuses.values():
+            if s.id not in self.media and s.attachments:
+                self.media[s.id] = [
+                    ser.remote_attachment(s, i, item) for i, item in enumerate(s.attachments[:16])
+                ]
+
+        polls = await Poll.filter(status_id__in=ids)
+        own: dict[int, list[int]] = defaultdict(list)
+        if ser.viewer is not None and polls:
+            for vote in await PollVote.filter(
+                poll_id__in=[p.id for p in polls], account_id=ser.viewer.id
+            ):
+                own[vote.poll_id].append(vote.choice)  # type: ignore[attr-defined]
+        for p in polls:
+            self.polls[p.status_id] = ser.poll(p, own.get(p.id))  # type: ignore[attr-defined]
+
+        alive = Status.filter(deleted_at=None)
+        self.reblogs_count = await _grouped_counts(
+            alive.filter(reblog_of_id__in=ids), "reblog_of_id"
+        )
+        self.replies_count = await _grouped_counts(
+            alive.filter(in_reply_to_id__in=ids), "in_reply_to_id"
+        )
+        self.favourites_count = await _grouped_counts(
+            Favourite.filter(status_id__in=ids), "status_id"
+        )
+
+        parents = {s.in_reply_to_id for s in self.statuses.values() if s.in_reply_to_id}  # type: ignore[attr-defined]
+        if parents:
+            rows = await Status.filter(id__in=parents).values_list("id", "account_id")
+            self.parent_accounts = {int(i): int(a) for i, a in rows}
+
+        viewer = ser.viewer
+        if viewer is not None:
+            self.favourited = await self._ids(
+                Favourite.filter(account_id=viewer.id, status_id__in=ids), "status_id"
+            )
+            self.reblogged = await self._ids(
+                alive.filter(account_id=viewer.id, reblog_of_id__in=ids), "reblog_of_id"
+            )
+            self.bookmarked = await self._ids(
+                Bookmark.filter(account_id=viewer.id, status_id__in=ids), "status_id"
+            )
+            self.pinned = await self._ids(
+                StatusPin.filter(account_id=viewer.id, status_id__in=ids), "status_id"
+            )
+
+
+def _html_to_source(note: str) -> str:
+    """Plain text of a profile note for editing (the reverse of converters.note_to_html)."""
+    text = re.sub(r"<br\s*/?>", "\n", note)
+    text = re.sub(r"</p>\s*<p>", "\n\n", text)
+    text = re.sub(r"<[^>]+>", "", text)
+    return html.unescape(text)
+
+
+def ids_of(rows: Iterable[Any]) -> list[int]:
+    return [int(r.id) for r in rows]
