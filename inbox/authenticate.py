@@ -3,12 +3,18 @@
 Shared by the inbox (POST) and by fetches of non-public objects (GET). The key
 comes from the cached account when its id matches; otherwise its owner is
 resolved and fetched through the guarded client. A failed verification with a
-cached key refetches the actor once, in case the key was rotated.
+cached key refetches the actor once, in case the key was rotated, but not when
+the actor was fetched (or a refetch was tried) less than ``REFETCH_AFTER`` ago:
+a flood of badly signed requests naming one actor's key costs its server at most
+one fetch per window, whichever process or worker gets them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+from tortoise.expressions import Q
 
 from activitypub.actors import KeyRefusal, resolve_key_owner
 from activitypub.domains import InvalidDomain
@@ -22,13 +28,18 @@ from activitypub.signatures import (
     verify,
 )
 from fediverse_cop.models import Account
+from fediverse_cop.services.context import utcnow
 from fediverse_cop.services.errors import ServiceError
 from fediverse_cop.services.remote import Federation, fetch_actor, host_of, is_suspended_domain
 
+# A cached key that fails is refetched only if the actor was last fetched longer ago.
+REFETCH_AFTER = timedelta(minutes=5)
+
 
 class Authenticator:
-    def __init__(self, fed: Federation) -> None:
+    def __init__(self, fed: Federation, *, clock: Callable[[], datetime] = utcnow) -> None:
         self.fed = fed
+        self.clock = clock
 
     async def authenticate(
         self, method: str, target: str, headers: Sequence[tuple[str, str]], body: bytes
@@ -66,6 +77,8 @@ class Authenticator:
             )
             if result.verified or result.reason is not Reason.BAD_SIGNATURE:
                 return cached, result
+            if not await self._may_refetch(cached):
+                return cached, result
             owner: str | KeyRefusal = cached.uri  # the key may have rotated: refetch once
         else:
             try:
@@ -93,3 +106,15 @@ class Authenticator:
             expected_host=settings.domain,
             scheme=settings.scheme,
         )
+
+    async def _may_refetch(self, account: Account) -> bool:
+        """Claim the one refetch of ``account`` allowed per ``REFETCH_AFTER``.
+
+        The claim is a conditional update of ``last_fetched_at``, so that of many
+        requests at once, in any number of processes, one wins. A refetch that then
+        fails still counts: a failing server is not asked again before the window ends.
+        """
+        now = self.clock()
+        due = Q(last_fetched_at__isnull=True) | Q(last_fetched_at__lte=now - REFETCH_AFTER)
+        claimed = await Account.filter(due, id=account.id).update(last_fetched_at=now)
+        return claimed > 0

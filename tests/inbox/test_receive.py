@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import orjson
 import pytest
 from tortoise.expressions import Q
@@ -19,9 +21,11 @@ from fediverse_cop.models import (
 )
 from fediverse_cop.models.claims import claim
 from fediverse_cop.services import domains, follows, statuses
+from fediverse_cop.services.context import utcnow
 from fediverse_cop.services.errors import Invalid
 from fediverse_cop.services.remote import fetch_actor
 from fediverse_cop.services.statuses import Draft
+from inbox.authenticate import REFETCH_AFTER
 from inbox.worker import InboxStats
 from tests.conftest import Clock
 from tests.inbox.conftest import Local, Peer
@@ -106,15 +110,23 @@ async def test_unknown_activities_are_recorded_as_unhandled(local: Local, peer: 
     assert (item.state, item.handled_as) == (InboxState.UNHANDLED, "Wave/Gesture")
 
 
-async def test_a_rotated_key_is_refetched_once(local: Local, peer: Peer, alice: Account) -> None:
+async def test_a_rotated_key_is_refetched_once(
+    local: Local, peer: Peer, alice: Account, sink: Sink
+) -> None:
     await local.post("/inbox", peer.activity("Follow", alice.uri), peer=peer)
+    # The key rotates after the refetch window (inbox.authenticate.REFETCH_AFTER) has passed.
+    await Account.filter(uri=peer.uri).update(
+        last_fetched_at=utcnow() - REFETCH_AFTER - timedelta(seconds=1)
+    )
     old_private = peer.rotate_key()
     fresh = await local.post("/inbox", peer.activity("Like", alice.uri), peer=peer)
     assert fresh.status_code == 202
+    fetches = len(sink.gets(peer.host))
     stale = await local.post(
         "/inbox", peer.activity("Like", alice.uri), peer=peer, private_pem=old_private
     )
     assert stale.status_code == 401
+    assert len(sink.gets(peer.host)) == fetches  # just refetched: not again
     assert await InboxItem.all().count() == 2
 
 

@@ -2,6 +2,9 @@
 //
 //   node peer.mjs PORT        (or PEER_PORT=PORT node peer.mjs)
 //
+// Fedify 1.6 and later need Node.js 22 or newer; package.json brings one from the npm
+// registry (node_modules/.bin/node), so run it as `node_modules/.bin/node peer.mjs PORT`.
+//
 // One actor, `carol` (a Person with an RSA key pair made at start), a personal
 // inbox and a shared inbox (`/inbox`) whose listener records every activity
 // Fedify accepted, and control endpoints for the tests:
@@ -10,12 +13,19 @@
 //                                   `activities`: accepted by the inbox listener (Fedify verified
 //                                   the signature); `inbox`: every POST to an inbox, its signature
 //                                   scheme and Fedify's answer; `sent`: every outgoing request,
-//                                   its signature scheme and the answer.
+//                                   its signature scheme, the answer and, for a POST, the
+//                                   activity's id.
 //   POST /_follow?handle=USER@HOST  carol looks the handle up (WebFinger, then a signed fetch)
 //                                   and sends it a Follow; answers {"follow": ID, "actor": URI}
 //   POST /_create?to=ACTOR_URI      carol sends a public Create{Note} mentioning the actor to
 //                                   its inbox; the body (text) is the note's content;
 //                                   answers {"create": ID, "note": ID}
+//
+// Both control POSTs take `sign=rfc9421` (the default) or `sign=draft-cavage`: the
+// signature scheme Fedify tries first for a server it does not know yet (its
+// `firstKnock`), for the lookups and for the delivery. Fedify falls back to the other
+// scheme when a server refuses the first one with a 4xx, and remembers what worked per
+// server: each scheme has its own Federation object (and memory) here.
 //
 // The test instances serve plain HTTP on loopback, but WebFinger lookups of
 // `acct:` handles use HTTPS (RFC 7033 requires it): requests to the hosts in
@@ -30,10 +40,8 @@ import {
   Create,
   createFederation,
   Endpoints,
-  exportJwk,
   Follow,
   generateCryptoKeyPair,
-  importJwk,
   isActor,
   MemoryKvStore,
   Mention,
@@ -76,10 +84,12 @@ globalThis.fetch = async (input, init) => {
   const request = new Request(input, init);
   const url = new URL(request.url);
   if (isPlain(url)) url.protocol = "http:";
+  const activity = request.method === "POST" ? activityId(await request.clone().text()) : null;
   const response = await realFetch(new Request(url, request));
   sent.push({
     method: request.method,
     url: url.href,
+    activity,
     scheme: signatureScheme(request.headers),
     status: response.status,
   });
@@ -88,66 +98,68 @@ globalThis.fetch = async (input, init) => {
 
 // -- the federation -----------------------------------------------------------------------
 
-const kv = new MemoryKvStore();
 const received = [];
 const inboxRequests = [];
 const notes = new Map();
+const keyPair = await generateCryptoKeyPair("RSASSA-PKCS1-v1_5");
 
-{
-  const { privateKey, publicKey } = await generateCryptoKeyPair("RSASSA-PKCS1-v1_5");
-  await kv.set(["keys", ACTOR], {
-    privateKey: await exportJwk(privateKey),
-    publicKey: await exportJwk(publicKey),
+function makeFederation(firstKnock) {
+  const federation = createFederation({
+    kv: new MemoryKvStore(),
+    allowPrivateAddress: true,
+    firstKnock,
   });
+
+  federation
+    .setActorDispatcher("/users/{identifier}", async (ctx, identifier) => {
+      if (identifier !== ACTOR) return null;
+      const keys = await ctx.getActorKeyPairs(identifier);
+      return new Person({
+        id: ctx.getActorUri(identifier),
+        preferredUsername: identifier,
+        name: "Carol (Fedify)",
+        summary: "An actor of the Fedify interoperability peer.",
+        url: ctx.getActorUri(identifier),
+        inbox: ctx.getInboxUri(identifier),
+        endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
+        manuallyApprovesFollowers: false,
+        publicKey: keys[0].cryptographicKey,
+        assertionMethods: keys.map((key) => key.multikey),
+      });
+    })
+    .setKeyPairsDispatcher((_ctx, identifier) => (identifier === ACTOR ? [keyPair] : []));
+
+  federation.setObjectDispatcher(
+    Note,
+    "/notes/{id}",
+    (_ctx, values) => notes.get(values.id) ?? null,
+  );
+
+  federation
+    .setInboxListeners("/users/{identifier}/inbox", "/inbox")
+    .on(Activity, async (ctx, activity) => {
+      received.push({
+        type: activity.constructor.name,
+        id: activity.id?.href ?? null,
+        actor: activity.actorId?.href ?? null,
+        object: activity.objectId?.href ?? null,
+        recipient: ctx.recipient ?? null,
+        json: await activity.toJsonLd({ format: "compact" }),
+      });
+    })
+    .onError((_ctx, error) => {
+      console.error("inbox listener failed:", error);
+    });
+
+  return federation;
 }
 
-const federation = createFederation({ kv, allowPrivateAddress: true });
-
-federation
-  .setActorDispatcher("/users/{identifier}", async (ctx, identifier) => {
-    if (identifier !== ACTOR) return null;
-    const keys = await ctx.getActorKeyPairs(identifier);
-    return new Person({
-      id: ctx.getActorUri(identifier),
-      preferredUsername: identifier,
-      name: "Carol (Fedify)",
-      summary: "An actor of the Fedify interoperability peer.",
-      url: ctx.getActorUri(identifier),
-      inbox: ctx.getInboxUri(identifier),
-      endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
-      manuallyApprovesFollowers: false,
-      publicKey: keys[0].cryptographicKey,
-      assertionMethods: keys.map((key) => key.multikey),
-    });
-  })
-  .setKeyPairsDispatcher(async (_ctx, identifier) => {
-    if (identifier !== ACTOR) return [];
-    const stored = await kv.get(["keys", identifier]);
-    return [
-      {
-        privateKey: await importJwk(stored.privateKey, "private"),
-        publicKey: await importJwk(stored.publicKey, "public"),
-      },
-    ];
-  });
-
-federation.setObjectDispatcher(Note, "/notes/{id}", (_ctx, values) => notes.get(values.id) ?? null);
-
-federation
-  .setInboxListeners("/users/{identifier}/inbox", "/inbox")
-  .on(Activity, async (ctx, activity) => {
-    received.push({
-      type: activity.constructor.name,
-      id: activity.id?.href ?? null,
-      actor: activity.actorId?.href ?? null,
-      object: activity.objectId?.href ?? null,
-      recipient: ctx.recipient ?? null,
-      json: await activity.toJsonLd({ format: "compact" }),
-    });
-  })
-  .onError((_ctx, error) => {
-    console.error("inbox listener failed:", error);
-  });
+// `federation` serves every request; the other one only signs what it sends.
+const federations = {
+  rfc9421: makeFederation("rfc9421"),
+  "draft-cavage": makeFederation("draft-cavage-http-signatures-12"),
+};
+const federation = federations.rfc9421;
 
 // -- control endpoints --------------------------------------------------------------------
 
@@ -210,10 +222,12 @@ async function create(ctx, to, content) {
 
 async function control(request) {
   const url = new URL(request.url);
-  const ctx = federation.createContext(new URL(origin), undefined);
   if (request.method === "GET" && url.pathname === "/_received") {
     return json(200, { activities: received, inbox: inboxRequests, sent });
   }
+  const sign = url.searchParams.get("sign") ?? "rfc9421";
+  if (!(sign in federations)) return json(400, { error: `unknown signature scheme: ${sign}` });
+  const ctx = federations[sign].createContext(new URL(origin), undefined);
   if (request.method === "POST" && url.pathname === "/_follow") {
     return json(200, await follow(ctx, url.searchParams.get("handle")));
   }
@@ -225,6 +239,14 @@ async function control(request) {
 }
 
 // -- Node's http server, adapted to fetch-style Request and Response ------------------------
+
+function activityId(body) {
+  try {
+    return JSON.parse(body).id ?? null;
+  } catch {
+    return null;
+  }
+}
 
 function signatureScheme(headers) {
   if (headers.has("signature-input")) return "rfc9421";
