@@ -46,7 +46,11 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 async def service_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServiceError)
-    return JSONResponse({"error": str(exc)}, status_code=exc.status)
+    body: dict[str, object] = {"error": str(exc)}
+    if exc.status == 422:
+        # Mastodon's ValidationError carries per-field details; clients read "error".
+        body["details"] = {}
+    return JSONResponse(body, status_code=exc.status)
 
 
 async def server_error(request: Request, exc: Exception) -> Response:

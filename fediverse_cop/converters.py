@@ -20,7 +20,7 @@ from activitypub.uris import Kind, LocalURIs
 from activitypub.vocab import format_datetime
 from activitypub.webfinger import build_jrd
 from fediverse_cop import __version__
-from fediverse_cop.models import Account, Community, Instance, PostingPolicy, Status
+from fediverse_cop.models import Account, Community, Instance, Poll, PostingPolicy, Status
 from fediverse_cop.settings import RegistrationMode
 
 __all__ = [
@@ -52,6 +52,12 @@ ACTOR_CONTEXT: Final[tuple[Any, ...]] = (
     },
 )
 COLLECTION_CONTEXT: Final = AS_CONTEXT
+# Terms only a Group uses: ``resources`` is Mobilizon's (a group's shared files and links).
+GROUP_TERMS: Final[dict[str, Any]] = {
+    "mz": "https://joinmobilizon.org/ns#",
+    "resources": {"@id": "mz:resources", "@type": "@id"},
+    "sensitive": "as:sensitive",
+}
 
 _PARAGRAPH_BREAK: Final = re.compile(r"\n\s*\n")
 
@@ -123,10 +129,14 @@ def local_community_to_as_group(community: Community, account: Account, uris: Lo
     """A local community as a ``Group``: ``attributedTo`` and ``moderators`` name the
     moderators collection (as Lemmy does), ``postingRestrictedToMods`` its posting policy."""
     document = local_account_to_as_actor(account)
+    document["@context"][2].update(GROUP_TERMS)
     moderators = uris.build(Kind.COMMUNITY_MODERATORS, name=account.username)
     document["attributedTo"] = moderators
     document["moderators"] = moderators
     document["postingRestrictedToMods"] = community.posting_policy is PostingPolicy.MODERATORS
+    document["resources"] = uris.build(Kind.COMMUNITY_RESOURCES, name=account.username)
+    document["sensitive"] = False
+    document["updated"] = format_datetime(community.updated_at)
     return document
 
 
@@ -214,7 +224,14 @@ def instance_to_nodeinfo(
 
 NOTE_CONTEXT: Final[tuple[Any, ...]] = (
     AS_CONTEXT,
-    {"sensitive": "as:sensitive", "Hashtag": "as:Hashtag", "toot": "http://joinmastodon.org/ns#"},
+    {
+        "sensitive": "as:sensitive",
+        "Hashtag": "as:Hashtag",
+        "toot": "http://joinmastodon.org/ns#",
+        "blurhash": "toot:blurhash",
+        "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
+        "votersCount": "toot:votersCount",
+    },
 )
 
 
@@ -225,8 +242,14 @@ def local_status_to_as_note(
     *,
     mentions: Sequence[Account] = (),
     tags: Sequence[str] = (),
+    poll: Poll | None = None,
 ) -> Json:
-    """A local post as the ``Note`` peers receive and fetch (Mastodon's shape)."""
+    """A local post as the ``Note`` peers receive and fetch (Mastodon's shape).
+
+    Attachments come from ``status.attachments`` (``Document``s); a post with a
+    ``poll`` is a ``Question`` with its options in ``oneOf`` (or ``anyOf`` when
+    several may be chosen), Mastodon's shape.
+    """
     note: Json = {
         "@context": list(NOTE_CONTEXT),
         "id": status.uri,
@@ -255,4 +278,19 @@ def local_status_to_as_note(
         note["updated"] = format_datetime(status.edited_at)
     if status.audience:
         note["audience"] = status.audience
+    if status.attachments:
+        note["attachment"] = [dict(item) for item in status.attachments]
+    if poll is not None:
+        note["type"] = "Question"
+        note["oneOf" if not poll.multiple else "anyOf"] = [
+            {
+                "type": "Note",
+                "name": str(option.get("title", "")),
+                "replies": {"type": "Collection", "totalItems": int(option.get("votes_count", 0))},
+            }
+            for option in poll.options
+        ]
+        note["votersCount"] = poll.voters_count
+        if poll.expires_at is not None:
+            note["endTime"] = format_datetime(poll.expires_at)
     return note

@@ -65,6 +65,8 @@ class Settings:
     authorized_fetch: bool = False
     # The OAuth password grant (legacy clients); off unless the operator enables it.
     oauth_password_grant: bool = False
+    # Where the source of the running code is published (AGPL); shown by the instance API.
+    source_url: str = ""
     log_level: str = "info"
 
     @property
@@ -161,6 +163,13 @@ def _parse_bool(raw: Any) -> bool:
     raise ValueError(f"must be true or false, not {raw!r}")
 
 
+def _parse_source_url(raw: Any) -> str:
+    value = str(raw).strip()
+    if value and urlsplit(value).scheme not in ("http", "https"):
+        raise ValueError(f"must be an http(s) URL, not {value!r}")
+    return value
+
+
 def _parse_log_level(raw: Any) -> str:
     value = str(raw).strip().lower()
     if value not in ("critical", "error", "warning", "info", "debug"):
@@ -183,6 +192,7 @@ _PARSERS: dict[str, Any] = {
     "in_process_workers": _parse_bool,
     "authorized_fetch": _parse_bool,
     "oauth_password_grant": _parse_bool,
+    "source_url": _parse_source_url,
     "log_level": _parse_log_level,
 }
 assert set(_PARSERS) == {f.name for f in fields(Settings)}

@@ -30,6 +30,7 @@ from activitypub.signatures import (
     VerificationResult,
     parse_signature,
 )
+from fediverse_cop import wakeup
 from fediverse_cop.models import Account, InboxItem
 from fediverse_cop.services.context import utcnow
 from fediverse_cop.services.remote import Federation, host_of, is_suspended_domain
@@ -122,6 +123,7 @@ class InboxReceiver:
                 recipient=recipient,
                 next_attempt_at=self.clock(),
             )
+            wakeup.INBOX.notify()
         except IntegrityError:
             log.debug("activity %s seen before; ignored", activity_id)
         await record_success([actor_host], self.clock())

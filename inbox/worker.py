@@ -9,7 +9,6 @@ reason; an unexpected error is retried on the delivery schedule, at most
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from activitypub.vocab import ASObject, InvalidActivity
+from fediverse_cop import wakeup
 from fediverse_cop.models import InboxItem, InboxState
 from fediverse_cop.models.claims import claim
 from fediverse_cop.services.remote import Federation
@@ -73,8 +73,7 @@ class InboxWorker:
                 log.exception("inbox step failed")
                 stats = InboxStats()
             if stats.idle:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self.idle_sleep)
+                await wakeup.INBOX.sleep(stop, self.idle_sleep)
 
     async def run_once(self) -> InboxStats:
         stats = InboxStats()

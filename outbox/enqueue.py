@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from fediverse_cop import wakeup
 from fediverse_cop.models import Account, FanoutJob
 
 
@@ -25,12 +26,14 @@ async def enqueue(
     if not sender.local or not sender.private_key_pem:
         raise ValueError("only local actors with a key can send activities")
     key = ordering_key if ordering_key is not None else _object_id(activity)
-    return await FanoutJob.create(
+    job = await FanoutJob.create(
         sender=sender,
         activity=activity,
         recipients=list(dict.fromkeys(recipients)),
         ordering_key=key,
     )
+    wakeup.DELIVERIES.notify()
+    return job
 
 
 def _object_id(activity: dict[str, Any]) -> str:

@@ -60,6 +60,7 @@ def _split_kind(recipient: str) -> tuple[str, str | None]:
     base, _, fragment = recipient.partition("#")
     return (base, fragment) if fragment in PEER_KINDS else (recipient, None)
 
+
 ActorResolver = Callable[[str], Awaitable[Account | None]]
 
 

@@ -19,7 +19,6 @@ Delete never overtakes its Create.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import secrets
@@ -36,6 +35,7 @@ from activitypub.errors import FetchError
 from activitypub.http import SafeHttpClient
 from activitypub.keys import PrivateKey, load_private_key_pem
 from activitypub.signatures import HttpSignatureAuth, SignaturePreferences
+from fediverse_cop import wakeup
 from fediverse_cop.models import Account, Delivery, DeliveryState, FanoutJob, JobState
 from fediverse_cop.models.claims import claim, no_live_lease
 from outbox import health
@@ -148,8 +148,7 @@ class DeliveryWorker:
                 log.exception("delivery step failed")
                 stats = StepStats()
             if stats.idle:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self.config.idle_sleep)
+                await wakeup.DELIVERIES.sleep(stop, self.config.idle_sleep)
 
     async def run_once(self) -> StepStats:
         stats = StepStats()

@@ -11,6 +11,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from fediverse_cop.api import (
+    accounts,
+    apps,
+    follow_requests,
+    instance,
+    media,
+    notifications,
+    oauth,
+    reports,
+    search,
+    statuses,
+    timelines,
+)
 from fediverse_cop.api.entities import DEFAULT_AVATAR_PATH, DEFAULT_HEADER_PATH, DEFAULT_IMAGE
 
 # The upload endpoints, which get the media body limit instead of the request one.
@@ -29,4 +42,15 @@ def routes() -> list[BaseRoute]:
     return [
         Route(DEFAULT_AVATAR_PATH, default_image, methods=["GET", "HEAD"]),
         Route(DEFAULT_HEADER_PATH, default_image, methods=["GET", "HEAD"]),
+        *oauth.routes,
+        *apps.routes,
+        *instance.routes,
+        *accounts.routes,
+        *follow_requests.routes,
+        *statuses.routes,
+        *timelines.routes,
+        *media.routes,
+        *notifications.routes,
+        *search.routes,
+        *reports.routes,
     ]

@@ -18,12 +18,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tortoise.expressions import Q
 from tortoise.functions import Count, Max
 
 from activitypub.uris import Kind
 from fediverse_cop.api.responses import iso
+from fediverse_cop.converters import note_to_html
 from fediverse_cop.models import (
     Account,
+    AccountBlock,
     ActorType,
     Bookmark,
     Favourite,
@@ -37,6 +40,7 @@ from fediverse_cop.models import (
     StatusPin,
     StatusTag,
 )
+from fediverse_cop.models.client import Notification
 from fediverse_cop.services.context import ServerContext, utcnow
 
 Json = dict[str, Any]
@@ -117,7 +121,8 @@ class Serializer:
             "url": a.url or a.uri,
             "uri": a.uri,
             "display_name": a.display_name,
-            "note": a.note,
+            # Local notes are kept as typed; remote ones arrive as sanitized HTML.
+            "note": note_to_html(a.note) if a.local else a.note,
             "avatar": avatar,
             "avatar_static": avatar,
             "header": header,
@@ -156,7 +161,7 @@ class Serializer:
             "privacy": account.default_visibility.value,
             "sensitive": account.default_sensitive,
             "language": account.default_language or "",
-            "note": _html_to_source(account.note),
+            "note": account.note if account.local else _html_to_source(account.note),
             "fields": [
                 {
                     "name": f.get("name", ""),
@@ -178,6 +183,63 @@ class Serializer:
             "highlighted": False,
         }
         return data
+
+    async def relationships(self, targets: Sequence[Account]) -> list[Json]:
+        """The viewer's Relationship to each target, with three queries whatever their number.
+
+        Mutes, endorsements, per-account notes and domain blocks by users do not
+        exist here yet: they are always false (or empty).
+        """
+        viewer = self.viewer
+        if viewer is None:
+            raise ValueError("relationships need a viewer")
+        ids = list({t.id for t in targets})
+        outgoing: dict[int, FollowState] = {}
+        incoming: dict[int, FollowState] = {}
+        blocking: set[int] = set()
+        blocked_by: set[int] = set()
+        if ids:
+            rows = await Follow.filter(account_id=viewer.id, target_id__in=ids).values_list(
+                "target_id", "state"
+            )
+            outgoing = {int(t): FollowState(s) for t, s in rows}
+            rows = await Follow.filter(account_id__in=ids, target_id=viewer.id).values_list(
+                "account_id", "state"
+            )
+            incoming = {int(a): FollowState(s) for a, s in rows}
+            blocks = await AccountBlock.filter(
+                Q(account_id=viewer.id, target_id__in=ids)
+                | Q(account_id__in=ids, target_id=viewer.id)
+            ).values_list("account_id", "target_id")
+            blocking = {int(t) for a, t in blocks if a == viewer.id}
+            blocked_by = {int(a) for a, t in blocks if t == viewer.id}
+        result: list[Json] = []
+        for target in targets:
+            mine = outgoing.get(target.id)
+            theirs = incoming.get(target.id)
+            result.append(
+                {
+                    "id": str(target.id),
+                    "following": mine is FollowState.ACCEPTED,
+                    "showing_reblogs": mine is not None,
+                    "notifying": False,
+                    "languages": None,
+                    "followed_by": theirs is FollowState.ACCEPTED,
+                    "blocking": target.id in blocking,
+                    "blocked_by": target.id in blocked_by,
+                    "muting": False,
+                    "muting_notifications": False,
+                    "requested": mine is FollowState.PENDING,
+                    "requested_by": theirs is FollowState.PENDING,
+                    "domain_blocking": False,
+                    "endorsed": False,
+                    "note": "",
+                }
+            )
+        return result
+
+    async def relationship(self, target: Account) -> Json:
+        return (await self.relationships([target]))[0]
 
     # -- statuses ------------------------------------------------------------------
 
@@ -269,6 +331,9 @@ class Serializer:
     def media_attachment(self, m: MediaAttachment) -> Json:
         url = media_url(self.ctx, m.file_name) if m.file_name else m.remote_url
         preview = media_url(self.ctx, m.thumbnail_name) if m.thumbnail_name else url
+        if not m.thumbnail_name and m.file_name and m.type.value not in ("image", "gifv"):
+            # A local video or audio file without a cover image has no preview.
+            preview = None
         meta = dict(m.meta)
         if m.focus_x or m.focus_y:
             meta["focus"] = {"x": m.focus_x, "y": m.focus_y}
@@ -325,6 +390,33 @@ class Serializer:
             data["voted"] = bool(own_votes)
             data["own_votes"] = own_votes or []
         return data
+
+    # -- notifications -----------------------------------------------------------------
+
+    async def notifications(self, notifications: Sequence[Notification]) -> list[Json]:
+        """A page of notifications, fetched with ``from_account`` and ``status``.
+
+        The accounts and the statuses are serialized in one batch each, so a page
+        costs a fixed number of queries. Which notifications the viewer may see is
+        decided before (see ``api/notifications.py``).
+        """
+        accounts = list({n.from_account.id: n.from_account for n in notifications}.values())
+        statuses = list({n.status.id: n.status for n in notifications if n.status}.values())
+        accounts_json = dict(zip(ids_of(accounts), await self.accounts(accounts), strict=True))
+        statuses_json = dict(zip(ids_of(statuses), await self.statuses(statuses), strict=True))
+        result: list[Json] = []
+        for n in notifications:
+            data: Json = {
+                "id": str(n.id),
+                "type": n.type.value,
+                "created_at": iso(n.created_at),
+                "group_key": f"ungrouped-{n.id}",
+                "account": accounts_json[n.from_account.id],
+            }
+            if n.status is not None:
+                data["status"] = statuses_json[n.status.id]
+            result.append(data)
+        return result
 
 
 class _Loaded:

@@ -13,6 +13,7 @@ from activitypub.domains import InvalidDomain, normalize_domain
 from activitypub.keys import generate_rsa_keypair
 from activitypub.uris import Kind
 from fediverse_cop.models import Account, ActorType, Follow, InstanceRole, Status, acct_key
+from fediverse_cop.services import oauth
 from fediverse_cop.services.context import ServerContext, utcnow
 from fediverse_cop.services.errors import Conflict, Invalid, NotFound
 from fediverse_cop.services.passwords import (
@@ -176,10 +177,12 @@ async def set_role(username: str, role: InstanceRole) -> Account:
 
 
 async def suspend(username: str, reason: str = "") -> Account:
+    """Suspend a user; their access tokens are revoked, so apps are signed out for good."""
     account = await get_local_user(username)
     if account.suspended_at is None:
         account.suspend(reason, utcnow())
         await account.save(update_fields=["suspended_at", "suspension_reason", "updated_at"])
+    await oauth.revoke_account_tokens(account)
     return account
 
 
@@ -192,10 +195,11 @@ async def unsuspend(username: str) -> Account:
 
 
 async def reset_password(username: str, password: str) -> Account:
-    """Set a new password. Access tokens, once they exist, are revoked here too."""
+    """Set a new password and revoke the user's access tokens (every app signs in again)."""
     account = await get_local_user(username)
     account.password_hash = hash_password(validate_password(password))
     await account.save(update_fields=["password_hash", "updated_at"])
+    await oauth.revoke_account_tokens(account)
     return account
 
 

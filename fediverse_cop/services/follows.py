@@ -13,7 +13,8 @@ from tortoise.exceptions import IntegrityError
 from activitypub import vocab
 from activitypub.uris import Kind
 from fediverse_cop.ids import new_id
-from fediverse_cop.models import Account, AccountBlock, Follow, FollowState
+from fediverse_cop.models import Account, AccountBlock, Follow, FollowState, NotificationType
+from fediverse_cop.services import notifications
 from fediverse_cop.services.context import ServerContext
 from fediverse_cop.services.errors import Invalid, NotFound
 from fediverse_cop.services.remote import Federation
@@ -50,6 +51,7 @@ async def follow(fed: Federation, follower: Account, target: Account) -> Follow:
         )
     except IntegrityError:
         return await Follow.get(account=follower, target=target)
+    await notifications.notify(target, follower, _follow_notification(row))
     if not target.local:
         # The same key as the Undo's, so a retried Follow never overtakes it.
         await enqueue(
@@ -91,6 +93,7 @@ async def incoming_follow(
         # A repeated Follow (e.g. after the remote lost its state): answer the new one.
         row.uri = follow_id
         await row.save(update_fields=["uri", "updated_at"])
+    await notifications.notify(target, follower, _follow_notification(row))
     if row.state is FollowState.ACCEPTED:
         await _answer(fed, row, follower, target, accept=True)
     return row
@@ -103,12 +106,19 @@ async def answer_request(
     row = await Follow.get_or_none(account=follower, target=target, state=FollowState.PENDING)
     if row is None:
         raise NotFound(f"no follow request from {follower.handle}")
+    await notifications.withdraw(target, follower, NotificationType.FOLLOW_REQUEST)
     if accept:
         row.state = FollowState.ACCEPTED
         await row.save(update_fields=["state", "updated_at"])
     else:
         await row.delete()
     await _answer(fed, row, follower, target, accept=accept)
+
+
+def _follow_notification(row: Follow) -> NotificationType:
+    if row.state is FollowState.ACCEPTED:
+        return NotificationType.FOLLOW
+    return NotificationType.FOLLOW_REQUEST
 
 
 async def _answer(

@@ -55,6 +55,8 @@ from fediverse_cop.models import (
     Visibility,
 )
 from fediverse_cop.models.accounts import URI_LENGTH
+from fediverse_cop.models.enums import NotificationType
+from fediverse_cop.services import notifications
 from fediverse_cop.services.context import utcnow
 from fediverse_cop.services.errors import ServiceError
 from fediverse_cop.services.remote import (
@@ -331,6 +333,16 @@ async def _author_of(fed: Federation, obj: ASObject, budget: FetchBudget) -> Acc
         raise NotAccepted(f"the author of {obj.id} is not available: {exc}") from None
 
 
+async def author_of(fed: Federation, obj: ASObject, budget: FetchBudget) -> Account:
+    """The single author of a post, known or fetched within the budget."""
+    return await _author_of(fed, obj, budget)
+
+
+async def is_suspended_uri(uri: str) -> bool:
+    """The host of ``uri`` is suspended (or ``uri`` has no usable host)."""
+    return await _suspended_host(uri)
+
+
 def fetched_post(document: ApDocument) -> ASObject:
     """A fetched document that must be a post, trusted because it came from its origin."""
     obj = ASObject(document.document)
@@ -383,6 +395,8 @@ async def store_post(
         if found is None:
             raise
         return found
+    for account in mentioned:
+        await notifications.notify(account, author, NotificationType.MENTION, status)
     return status
 
 
@@ -482,6 +496,11 @@ async def update_post(actor: Account, activity: ASObject) -> Status | None:
         await status.save(
             update_fields=["content", "summary", "sensitive", "attachments", "edited_at"]
         )
+    boosts = Status.filter(reblog_of_id=status.id, deleted_at=None)
+    boosters = await boosts.values_list("account_id", flat=True)
+    likers = await Favourite.filter(status_id=status.id).values_list("account_id", flat=True)
+    for account in await Account.filter(id__in=[*boosters, *likers], local=True):
+        await notifications.notify(account, actor, NotificationType.UPDATE, status)
     return status
 
 
@@ -591,6 +610,8 @@ async def announce_post(
     previous = await Status.get_or_none(account_id=actor.id, reblog_of_id=original.id)
     if previous is not None:
         return previous  # one boost per account and post
+    owner = await Account.get(id=original.account_id)  # type: ignore[attr-defined]
+    await notifications.notify(owner, actor, NotificationType.REBLOG, original)
     now = utcnow()
     published = _published(activity, now)
     to, cc = list(activity.to), list(activity.cc)
@@ -643,6 +664,8 @@ async def like_post(actor: Account, activity: ASObject) -> Favourite | None:
     existing = await Favourite.get_or_none(account_id=actor.id, status_id=status.id)
     if existing is not None:
         return existing
+    owner = await Account.get(id=status.account_id)  # type: ignore[attr-defined]
+    await notifications.notify(owner, actor, NotificationType.FAVOURITE, status)
     try:
         return await Favourite.create(account=actor, status=status, uri=_bounded_uri(like_id))
     except IntegrityError:

@@ -449,6 +449,20 @@ async def _empty(request: Request, account: Account, collection_id: str) -> Resp
     return _activity_json(as_ordered_collection(collection_id, total_items=0, items=[]))
 
 
+async def _resources(request: Request, account: Account, collection_id: str) -> Response:
+    """A community's resources: a paged collection (``?page=true`` gives the first page).
+
+    Empty until resources exist; the shape already is the one peers will page through.
+    """
+    if request.query_params.get("page") == "true":
+        page = as_ordered_collection_page(
+            f"{collection_id}?page=true", part_of=collection_id, items=[]
+        )
+        return _activity_json(page)
+    first = f"{collection_id}?page=true"
+    return _activity_json(as_ordered_collection(collection_id, total_items=0, first=first))
+
+
 async def _moderators(request: Request, account: Account, collection_id: str) -> Response:
     items = await community_moderator_uris(account)
     return _activity_json(as_ordered_collection(collection_id, total_items=len(items), items=items))
@@ -482,5 +496,5 @@ routes: list[BaseRoute] = [
     _collection(Kind.COMMUNITY_OUTBOX, _GROUP, _outbox),
     _collection(Kind.COMMUNITY_FEATURED, _GROUP, _empty),
     _collection(Kind.COMMUNITY_MODERATORS, _GROUP, _moderators),
-    _collection(Kind.COMMUNITY_RESOURCES, _GROUP, _empty),
+    _collection(Kind.COMMUNITY_RESOURCES, _GROUP, _resources),
 ]

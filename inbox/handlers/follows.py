@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fediverse_cop.models import Account, Follow, FollowState
-from fediverse_cop.services import follows
+from fediverse_cop.models import Account, ActorType, Follow, FollowState
+from fediverse_cop.services import follows, groups
 from inbox.dispatch import Handling, Refused, handles
 
 
@@ -20,6 +20,11 @@ async def on_follow(handling: Handling) -> None:
     if handling.actor.is_suspended:
         raise Refused("a suspended account cannot follow")
     follow_id = handling.activity.id or ""
+    if target.actor_type is ActorType.GROUP:
+        # Banned members are refused; the server of a new member is asked what it runs.
+        if await groups.refuse_join(handling.fed, handling.actor, target, follow_id):
+            return
+        await groups.learn_peer(handling.fed, handling.actor)
     await follows.incoming_follow(handling.fed, handling.actor, target, follow_id)
 
 

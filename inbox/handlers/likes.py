@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fediverse_cop.services import incoming
+from fediverse_cop.services import groups, incoming
 from inbox.dispatch import Handling, handles
 from inbox.handlers.statuses import POSTS, refusing
 
@@ -10,7 +10,8 @@ from inbox.handlers.statuses import POSTS, refusing
 @handles("Like", *POSTS, "Object")
 @refusing
 async def on_like(handling: Handling) -> None:
-    await incoming.like_post(handling.actor, handling.activity)
+    favourite = await incoming.like_post(handling.actor, handling.activity)
+    await groups.after_remote_like(handling.fed, favourite, handling.activity)
 
 
 @handles("Undo", "Like")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from functools import wraps
 
-from fediverse_cop.services import incoming
+from fediverse_cop.services import groups, incoming
 from inbox.dispatch import Handler, Handling, Refused, handles
 
 POSTS = ("Note", "Question", "Page", "Article")
@@ -32,19 +32,25 @@ def refusing(handler: Callable[[Handling], Awaitable[None]]) -> Handler:
 @handles("Create", *POSTS)
 @refusing
 async def on_create(handling: Handling) -> None:
+    # A post into one of our communities is judged, stored and announced there.
+    if await groups.receive_create(handling.fed, handling.actor, handling.activity):
+        return
     await incoming.create_post(handling.fed, handling.actor, handling.activity)
 
 
 @handles("Update", *POSTS)
 @refusing
 async def on_update(handling: Handling) -> None:
-    await incoming.update_post(handling.actor, handling.activity)
+    status = await incoming.update_post(handling.actor, handling.activity)
+    await groups.after_remote_update(handling.fed, status, handling.activity)
 
 
 @handles("Delete", *POSTS, "Tombstone", "Object", *ACTORS)
 @refusing
 async def on_delete(handling: Handling) -> None:
+    in_community = await groups.community_post(handling.fed, handling.activity.object_id)
     await incoming.delete_object(handling.fed, handling.actor, handling.activity)
+    await groups.after_remote_delete(handling.fed, in_community, handling.activity)
 
 
 @handles("Announce", *POSTS, "Object")

@@ -23,8 +23,10 @@ from activitypub.vocab import format_datetime
 from activitypub.webfinger import JRD_CONTENT_TYPE, lrdd_template, parse_jrd
 from fediverse_cop import __version__
 from fediverse_cop.app import create_app
+from fediverse_cop.converters import GROUP_TERMS
 from fediverse_cop.models import (
     Account,
+    Community,
     CommunityRoleKind,
     Follow,
     FollowState,
@@ -42,18 +44,19 @@ BASE = f"http://{TEST_DOMAIN}"
 AS2 = "application/activity+json"
 LD_AS2 = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 NOT_FOUND = {"error": "Not Found"}
+ACTOR_CONTEXT_TERMS: dict[str, Any] = {
+    "toot": "http://joinmastodon.org/ns#",
+    "lemmy": "https://join-lemmy.org/ns#",
+    "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+    "discoverable": "toot:discoverable",
+    "featured": {"@id": "toot:featured", "@type": "@id"},
+    "postingRestrictedToMods": "lemmy:postingRestrictedToMods",
+    "moderators": {"@id": "lemmy:moderators", "@type": "@id"},
+}
 ACTOR_CONTEXT = [
     "https://www.w3.org/ns/activitystreams",
     "https://w3id.org/security/v1",
-    {
-        "toot": "http://joinmastodon.org/ns#",
-        "lemmy": "https://join-lemmy.org/ns#",
-        "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
-        "discoverable": "toot:discoverable",
-        "featured": {"@id": "toot:featured", "@type": "@id"},
-        "postingRestrictedToMods": "lemmy:postingRestrictedToMods",
-        "moderators": {"@id": "lemmy:moderators", "@type": "@id"},
-    },
+    ACTOR_CONTEXT_TERMS,
 ]
 SELF_TYPE = "https://www.w3.org/ns/activitystreams#type"
 PROFILE_PAGE = "http://webfinger.net/rel/profile-page"
@@ -353,8 +356,11 @@ async def test_group_actor_document(world: World) -> None:
     assert response.headers["content-type"] == AS2
     assert response.headers["vary"] == "Accept"
     group = f"{BASE}/c/teachers"
+    community = await Community.get(account=teachers)
+    terms: dict[str, Any] = {**ACTOR_CONTEXT_TERMS, **GROUP_TERMS}
+    group_context = [*ACTOR_CONTEXT[:2], terms]
     assert response.json() == {
-        "@context": ACTOR_CONTEXT,
+        "@context": group_context,
         "id": group,
         "type": "Group",
         "preferredUsername": "teachers",
@@ -378,6 +384,9 @@ async def test_group_actor_document(world: World) -> None:
         "attributedTo": f"{group}/moderators",
         "moderators": f"{group}/moderators",
         "postingRestrictedToMods": False,
+        "resources": f"{group}/resources",
+        "sensitive": False,
+        "updated": format_datetime(community.updated_at),
     }
     actor = RemoteActor.from_document(response.json(), expected_id=group)
     assert actor.is_group
@@ -607,10 +616,29 @@ async def test_outbox_is_paged_and_empty(world: World, path: str) -> None:
     assert bad.status_code == 400
 
 
-@pytest.mark.parametrize(
-    "path", ["/users/alice/collections/featured", "/c/teachers/featured", "/c/teachers/resources"]
-)
-async def test_featured_and_resources_are_empty_collections(world: World, path: str) -> None:
+async def test_resources_is_an_empty_paged_collection(world: World) -> None:
+    collection = f"{BASE}/c/teachers/resources"
+    response = await world.get("/c/teachers/resources")
+    assert response.headers["content-type"] == AS2
+    assert response.json() == {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": collection,
+        "type": "OrderedCollection",
+        "totalItems": 0,
+        "first": f"{collection}?page=true",
+    }
+    page = await world.get("/c/teachers/resources", page="true")
+    assert page.json() == {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{collection}?page=true",
+        "type": "OrderedCollectionPage",
+        "partOf": collection,
+        "orderedItems": [],
+    }
+
+
+@pytest.mark.parametrize("path", ["/users/alice/collections/featured", "/c/teachers/featured"])
+async def test_featured_is_an_empty_collection(world: World, path: str) -> None:
     response = await world.get(path)
     assert response.status_code == 200
     assert response.headers["content-type"] == AS2

@@ -1,0 +1,169 @@
+"""Notifications: ``GET /api/v1/notifications`` (filtered, paginated), get, dismiss, clear.
+
+Notifications are written where interactions are recorded (follows, favourites,
+boosts, mentions, edits; see :mod:`fediverse_cop.services.notifications`). Reading
+them applies the visibility policy again: a notification about a post the
+viewer can no longer see (deleted, or followers-only after an unfollow) is
+skipped, and a single one answers 404 like a missing one. Notifications from
+accounts the viewer blocks or that are suspended are not shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from fediverse_cop.api.auth import require_user
+from fediverse_cop.api.entities import Serializer
+from fediverse_cop.api.pagination import Page, link_header, parse_id
+from fediverse_cop.api.params import Params
+from fediverse_cop.api.responses import ok
+from fediverse_cop.models import (
+    Account,
+    AccountBlock,
+    Follow,
+    FollowState,
+    Notification,
+    NotificationType,
+    Status,
+    StatusMention,
+    Visibility,
+)
+from fediverse_cop.services.errors import Invalid, NotFound
+
+DEFAULT_LIMIT = 40
+MAX_LIMIT = 80
+RECORD_NOT_FOUND = "Record not found"
+
+_TYPES = {kind.value: kind for kind in NotificationType}
+_OPEN = (Visibility.PUBLIC, Visibility.UNLISTED)
+
+
+def _types(values: Iterable[str]) -> list[NotificationType]:
+    """Known types among ``values``; unknown ones (newer Mastodon types) are ignored."""
+    return [_TYPES[value] for value in values if value in _TYPES]
+
+
+async def _ids(query: Any) -> set[int]:
+    return {int(value) for value in await query}
+
+
+async def hidden_statuses(statuses: Sequence[Status], viewer: Account) -> set[int]:
+    """Ids of ``statuses`` the viewer may not see, in at most two queries.
+
+    The rules of :func:`fediverse_cop.services.visibility.can_view`, batched.
+    """
+    hidden = {s.id for s in statuses if s.deleted_at is not None}
+    author = {s.id: int(s.account_id) for s in statuses}  # type: ignore[attr-defined]
+    restricted = [
+        s
+        for s in statuses
+        if s.deleted_at is None and s.visibility not in _OPEN and author[s.id] != viewer.id
+    ]
+    if not restricted:
+        return hidden
+    mentioned = await _ids(
+        StatusMention.filter(
+            status_id__in=[s.id for s in restricted], account_id=viewer.id
+        ).values_list("status_id", flat=True)
+    )
+    private_authors = {
+        author[s.id]
+        for s in restricted
+        if s.id not in mentioned and s.visibility is Visibility.PRIVATE
+    }
+    followed: set[int] = set()
+    if private_authors:
+        followed = await _ids(
+            Follow.filter(
+                account_id=viewer.id, target_id__in=private_authors, state=FollowState.ACCEPTED
+            ).values_list("target_id", flat=True)
+        )
+    for s in restricted:
+        if s.id in mentioned:
+            continue
+        if s.visibility is Visibility.PRIVATE and author[s.id] in followed:
+            continue
+        hidden.add(s.id)
+    return hidden
+
+
+async def _visible(rows: Sequence[Notification], viewer: Account) -> list[Notification]:
+    hidden = await hidden_statuses([n.status for n in rows if n.status is not None], viewer)
+    return [n for n in rows if n.status is None or n.status.id not in hidden]
+
+
+async def list_notifications(request: Request) -> Response:
+    viewer = await require_user(request, "read:notifications")
+    params = await Params.read(request)
+    try:
+        page = Page.of(params, default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
+    except Invalid as exc:
+        # Mastodon's ValidationError entity, which this endpoint documents for 422.
+        return ok({"error": str(exc), "details": {}}, status=422)
+    query = Notification.filter(account_id=viewer.id, from_account__suspended_at=None)
+    if params.has("types"):
+        wanted = _types(params.texts("types"))
+        if not wanted:
+            return ok([])
+        query = query.filter(type__in=wanted)
+    excluded = _types(params.texts("exclude_types"))
+    if excluded:
+        query = query.exclude(type__in=excluded)
+    if params.has("account_id"):
+        query = query.filter(from_account_id=parse_id(params.raw("account_id")) or 0)
+    blocked = await AccountBlock.filter(account_id=viewer.id).values_list("target_id", flat=True)
+    if blocked:
+        query = query.exclude(from_account_id__in=list(blocked))
+    rows = page.arrange(await page.apply(query).select_related("from_account", "status"))
+    shown = await _visible(rows, viewer)
+    body = await Serializer(request.app.state.ctx, viewer).notifications(shown)
+    return ok(body, headers=link_header(request, [n.id for n in rows], page))
+
+
+async def _own_notification(request: Request, viewer: Account) -> Notification:
+    notification_id = parse_id(request.path_params["id"])
+    if notification_id is None:
+        raise NotFound(RECORD_NOT_FOUND)
+    found = await Notification.get_or_none(
+        id=notification_id, account_id=viewer.id, from_account__suspended_at=None
+    ).select_related("from_account", "status")
+    if found is None or not await _visible([found], viewer):
+        raise NotFound(RECORD_NOT_FOUND)
+    return found
+
+
+async def get_notification(request: Request) -> Response:
+    viewer = await require_user(request, "read:notifications")
+    notification = await _own_notification(request, viewer)
+    body = await Serializer(request.app.state.ctx, viewer).notifications([notification])
+    return ok(body[0])
+
+
+async def dismiss_notification(request: Request) -> Response:
+    viewer = await require_user(request, "write:notifications")
+    notification_id = parse_id(request.path_params["id"])
+    deleted = 0
+    if notification_id is not None:
+        deleted = await Notification.filter(id=notification_id, account_id=viewer.id).delete()
+    if not deleted:
+        raise NotFound(RECORD_NOT_FOUND)
+    return ok({})
+
+
+async def clear_notifications(request: Request) -> Response:
+    viewer = await require_user(request, "write:notifications")
+    await Notification.filter(account_id=viewer.id).delete()
+    return ok({})
+
+
+routes: list[BaseRoute] = [
+    Route("/api/v1/notifications", list_notifications, methods=["GET"]),
+    Route("/api/v1/notifications/clear", clear_notifications, methods=["POST"]),
+    Route("/api/v1/notifications/{id}", get_notification, methods=["GET"]),
+    Route("/api/v1/notifications/{id}/dismiss", dismiss_notification, methods=["POST"]),
+]

@@ -1,0 +1,91 @@
+"""Timelines in the client API: home, public, hashtag, and an account's (or community's) statuses.
+
+Each is one query built by :mod:`fediverse_cop.services.timelines`, paginated by
+status id with ``max_id``/``since_id``/``min_id``/``limit`` and a ``Link`` header,
+and serialized with a fixed number of queries.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from tortoise.queryset import QuerySet
+
+from fediverse_cop.api.auth import optional_user, require_user
+from fediverse_cop.api.entities import Serializer
+from fediverse_cop.api.pagination import Page, link_header, parse_id
+from fediverse_cop.api.params import Params
+from fediverse_cop.api.responses import ok
+from fediverse_cop.models import Account, Status
+from fediverse_cop.services import timelines
+from fediverse_cop.services.errors import NotFound
+from fediverse_cop.services.timelines import AccountFilter, PublicFilter
+
+RECORD_NOT_FOUND = "Record not found"
+MAX_TAGS = 4
+
+
+async def _page(request: Request, viewer: Account | None, query: QuerySet[Status]) -> Response:
+    page = Page.of(await Params.read(request))
+    rows = page.arrange(await page.apply(query))
+    data = await Serializer(request.app.state.ctx, viewer).statuses(rows)
+    return ok(data, headers=link_header(request, [s.id for s in rows], page))
+
+
+def _public_filter(params: Params) -> PublicFilter:
+    return PublicFilter(
+        local=params.flag("local"),
+        remote=params.flag("remote"),
+        only_media=params.flag("only_media"),
+    )
+
+
+async def home(request: Request) -> Response:
+    user = await require_user(request, "read:statuses")
+    return await _page(request, user, timelines.home(user))
+
+
+async def public(request: Request) -> Response:
+    viewer = await optional_user(request, "read:statuses")
+    params = await Params.read(request)
+    return await _page(request, viewer, timelines.public(viewer, _public_filter(params)))
+
+
+async def tag(request: Request) -> Response:
+    viewer = await optional_user(request, "read:statuses")
+    params = await Params.read(request)
+    hashtag = str(request.path_params["hashtag"])
+    query = timelines.tagged(
+        viewer,
+        _public_filter(params),
+        any_of=[hashtag, *params.texts("any", max_items=MAX_TAGS)],
+        all_of=params.texts("all", max_items=MAX_TAGS),
+        none_of=params.texts("none", max_items=MAX_TAGS),
+    )
+    return await _page(request, viewer, query)
+
+
+async def account_statuses(request: Request) -> Response:
+    viewer = await optional_user(request, "read:statuses")
+    account_id = parse_id(request.path_params.get("id"))
+    account = await Account.get_or_none(id=account_id) if account_id is not None else None
+    if account is None or account.is_suspended or account.deleted_at is not None:
+        raise NotFound(RECORD_NOT_FOUND)
+    params = await Params.read(request)
+    options = AccountFilter(
+        pinned=params.flag("pinned"),
+        only_media=params.flag("only_media"),
+        exclude_replies=params.flag("exclude_replies"),
+        exclude_reblogs=params.flag("exclude_reblogs"),
+        tagged=params.text("tagged", max_length=255) or None,
+    )
+    return await _page(request, viewer, timelines.of_account(viewer, account, options))
+
+
+routes: list[BaseRoute] = [
+    Route("/api/v1/timelines/home", home, methods=["GET"]),
+    Route("/api/v1/timelines/public", public, methods=["GET"]),
+    Route("/api/v1/timelines/tag/{hashtag}", tag, methods=["GET"]),
+    Route("/api/v1/accounts/{id}/statuses", account_statuses, methods=["GET"]),
+]
