@@ -380,8 +380,14 @@ class Serializer:
             "multiple": poll.multiple,
             "votes_count": votes,
             "voters_count": poll.voters_count if poll.multiple else None,
+            # Totals stay hidden until the poll ends when its author asked so.
             "options": [
-                {"title": str(o.get("title", "")), "votes_count": int(o.get("votes_count", 0))}
+                {
+                    "title": str(o.get("title", "")),
+                    "votes_count": (
+                        None if poll.hide_totals and not expired else int(o.get("votes_count", 0))
+                    ),
+                }
                 for o in poll.options
             ],
             "emojis": [],

@@ -10,7 +10,12 @@ from fediverse_cop.models.client import (
     PollVote,
     StatusPin,
 )
-from fediverse_cop.models.communities import Community, CommunityRole, PeerSoftware
+from fediverse_cop.models.communities import (
+    Community,
+    CommunityRole,
+    PeerSoftware,
+    Resource,
+)
 from fediverse_cop.models.delivery import Delivery, DomainHealth, FanoutJob
 from fediverse_cop.models.enums import (
     ActorType,
@@ -82,6 +87,7 @@ __all__ = [
     "PollVote",
     "PostingPolicy",
     "Report",
+    "Resource",
     "Status",
     "StatusEdit",
     "StatusMention",

@@ -106,6 +106,7 @@ class Poll(Model):
     )
     options: fields.Field[list[dict[str, Any]]] = fields.JSONField(default=list)
     multiple = fields.BooleanField(default=False)
+    hide_totals = fields.BooleanField(default=False)
     expires_at = fields.DatetimeField(null=True)
     voters_count = fields.IntField(default=0)
     updated_at = fields.DatetimeField(auto_now=True)

@@ -6,13 +6,14 @@ from tortoise import fields
 from tortoise.models import Model
 
 from fediverse_cop.ids import new_id
-from fediverse_cop.models.accounts import Account
+from fediverse_cop.models.accounts import URI_LENGTH, Account
 from fediverse_cop.models.enums import (
     CommunityRoleKind,
     ContentVisibility,
     JoinPolicy,
     PostingPolicy,
 )
+from fediverse_cop.models.statuses import Status
 
 
 class Community(Model):
@@ -74,3 +75,35 @@ class PeerSoftware(Model):
 
     class Meta:
         table = "peer_software"
+
+
+class Resource(Model):
+    """A resource in a community's library: a community-authored post (``status``) with the
+    resource's own metadata. Files are the post's media (a ``Document`` with its size and
+    SHA-256 digest); a link is ``link``. Remote communities' resources are stored the
+    same way when fetched.
+    """
+
+    id = fields.BigIntField(primary_key=True, generated=False, default=new_id)
+    # The Group account whose library holds it.
+    community: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="resources", on_delete=fields.CASCADE
+    )
+    status: fields.ForeignKeyRelation[Status] = fields.ForeignKeyField(
+        "models.Status", related_name="resource", on_delete=fields.CASCADE, unique=True
+    )
+    title = fields.CharField(max_length=255)
+    description = fields.TextField(default="")
+    link = fields.CharField(max_length=URI_LENGTH, null=True)
+    licence = fields.CharField(max_length=255, default="")
+    tags: fields.Field[list[str]] = fields.JSONField(default=list)
+    # The trainer or moderator who added it (local resources).
+    added_by: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="resources_added", null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "resources"
+        indexes = (("community_id", "id"),)

@@ -39,9 +39,21 @@ class Report(Model):
     )
     status_uris: fields.Field[list[str]] = fields.JSONField(default=list)
     comment = fields.TextField(default="")
+    # Mastodon's report categories: spam, legal, violation, other.
+    category = fields.CharField(max_length=16, default="other")
+    rule_ids: fields.Field[list[str]] = fields.JSONField(default=list)
+    # Sent on to the reported account's server as a Flag.
+    forwarded = fields.BooleanField(default=False)
+    # A report to a community's moderators (a Flag addressed to the group).
+    community: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="community_reports", null=True, on_delete=fields.CASCADE
+    )
     uri = fields.CharField(max_length=URI_LENGTH, null=True, unique=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     resolved_at = fields.DatetimeField(null=True)
+    resolved_by: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="reports_resolved", null=True, on_delete=fields.SET_NULL
+    )
 
     class Meta:
         table = "reports"

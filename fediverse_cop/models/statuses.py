@@ -49,11 +49,26 @@ class Status(Model):
     published_at = fields.DatetimeField()
     edited_at = fields.DatetimeField(null=True)
     deleted_at = fields.DatetimeField(null=True)
+    # Removed by a community moderator (hidden, restorable), with the reason given.
+    removed_at = fields.DatetimeField(null=True)
+    removal_reason = fields.TextField(default="")
+    # A locked thread takes no new replies (Lemmy's Lock).
+    locked_at = fields.DatetimeField(null=True)
+    # For a question: the reply chosen as its answer (PieFed's ChooseAnswer).
+    accepted_answer: fields.ForeignKeyNullableRelation[Status] = fields.ForeignKeyField(
+        "models.Status", related_name="answer_to", null=True, on_delete=fields.SET_NULL
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "statuses"
-        indexes = (("account_id", "id"), ("visibility", "local", "id"))
+        indexes = (
+            ("account_id", "id"),
+            ("visibility", "local", "id"),
+            ("audience", "id"),
+            ("reblog_of_id", "id"),
+            ("in_reply_to_id", "id"),
+        )
 
 
 class StatusMention(Model):
@@ -68,6 +83,7 @@ class StatusMention(Model):
     class Meta:
         table = "status_mentions"
         unique_together = (("status", "account"),)
+        indexes = (("account_id", "status_id"),)
 
 
 class Tag(Model):

@@ -87,6 +87,9 @@ async def file_report(
             target=target,
             status_uris=[s.uri for s in statuses],
             comment=comment,
+            category=kind,
+            rule_ids=list(rule_ids),
+            forwarded=forwarded,
         )
         if forwarded:
             report.uri = await _send_flag(ctx, target, statuses, comment)

@@ -572,6 +572,7 @@ async def _create_poll(status: Status, draft: PollDraft) -> Poll:
         status=status,
         options=[{"title": option, "votes_count": 0} for option in draft.options],
         multiple=draft.multiple,
+        hide_totals=draft.hide_totals,
         expires_at=utcnow() + timedelta(seconds=draft.expires_in),
     )
 
