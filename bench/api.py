@@ -79,10 +79,13 @@ def wait_for(port: int, process: subprocess.Popen[bytes], seconds: float = 60) -
             time.sleep(0.1)
 
 
-async def pg(sql: str) -> None:
+async def pg(sql: str, database: str | None = None) -> None:
     import asyncpg
 
-    connection = await asyncpg.connect(POSTGRES.replace("postgres://", "postgresql://", 1))
+    url = POSTGRES.replace("postgres://", "postgresql://", 1)
+    if database is not None:
+        url = f"{url.rsplit('/', 1)[0]}/{database}"
+    connection = await asyncpg.connect(url)
     try:
         await connection.execute(sql)
     finally:
@@ -281,6 +284,8 @@ def main() -> None:
     try:
         began = time.perf_counter()
         token = asyncio.run(seed(env, args.users, args.statuses))
+        # As autovacuum would soon after such a load: the planner needs statistics.
+        asyncio.run(pg("VACUUM ANALYZE", database=name))
         print(
             f"seeded {args.users} users and {args.statuses} statuses "
             f"in {time.perf_counter() - began:.0f} s"

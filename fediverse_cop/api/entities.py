@@ -66,7 +66,8 @@ class _AccountCounts:
 
 
 async def _grouped_counts(query: Any, key: str) -> dict[int, int]:
-    rows = await query.annotate(n=Count("id")).group_by(key).values_list(key, "n")
+    # Counting the (non-null) key itself lets PostgreSQL answer from the index alone.
+    rows = await query.annotate(n=Count(key)).group_by(key).values_list(key, "n")
     return {int(k): int(n) for k, n in rows}
 
 
@@ -90,14 +91,14 @@ class Serializer:
         counts.following = await _grouped_counts(
             Follow.filter(account_id__in=ids, state=FollowState.ACCEPTED), "account_id"
         )
-        visible = Status.filter(account_id__in=ids, deleted_at=None)
-        counts.statuses = await _grouped_counts(visible, "account_id")
         rows = await (
-            visible.annotate(last=Max("published_at"))
+            Status.filter(account_id__in=ids, deleted_at=None)
+            .annotate(n=Count("account_id"), last=Max("published_at"))
             .group_by("account_id")
-            .values_list("account_id", "last")
+            .values_list("account_id", "n", "last")
         )
-        counts.last_status = {int(k): v for k, v in rows}
+        counts.statuses = {int(k): int(n) for k, n, _ in rows}
+        counts.last_status = {int(k): last for k, _, last in rows}
         return counts
 
     async def accounts(self, accounts: Sequence[Account]) -> list[Json]:

@@ -64,6 +64,8 @@ class Status(Model):
         table = "statuses"
         indexes = (
             ("account_id", "id"),
+            # An account's post count and latest post, read without the table.
+            ("account_id", "deleted_at", "published_at"),
             ("visibility", "local", "id"),
             ("audience", "id"),
             ("reblog_of_id", "id"),
@@ -138,6 +140,8 @@ class Favourite(Model):
     class Meta:
         table = "favourites"
         unique_together = (("account", "status"),)
+        # Counting a page's favourites looks them up by post.
+        indexes = (("status_id", "account_id"),)
 
 
 class Tombstone(Model):
