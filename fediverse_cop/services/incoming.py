@@ -159,9 +159,15 @@ def as_summary_to_text(obj: ASObject) -> str:
 
 
 def as_language(obj: ASObject) -> str | None:
+    """The post's language: the one key of ``contentMap`` (Mastodon), or Lemmy's and
+    PieFed's ``language: {"identifier": "en"}`` (schema.org ``inLanguage``)."""
     languages = list(obj.content_map)
     if len(languages) == 1 and _LANGUAGE_RE.match(languages[0]):
         return languages[0][:16]
+    declared = obj.data.get("language")
+    identifier = declared.get("identifier") if isinstance(declared, dict) else None
+    if isinstance(identifier, str) and identifier != "und" and _LANGUAGE_RE.match(identifier):
+        return identifier[:16]
     return None
 
 

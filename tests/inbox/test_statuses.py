@@ -226,7 +226,7 @@ async def test_huge_content_and_lists_are_capped(local: Local, peer: Peer) -> No
 
 
 async def test_other_servers_posts_are_stored(local: Local, peer: Peer, alice: Account) -> None:
-    """Captured shapes of Lemmy, Misskey, Pleroma and GoToSocial posts."""
+    """Captured shapes of Lemmy, PieFed, Misskey, Pleroma and GoToSocial posts."""
     lemmy = load("lemmy_create_page.json", as_peer(peer, alice, "https://lemmy.example/u/bob"))
     misskey_actor = "https://misskey.example/users/9h2kq1d0a1"
     misskey = load("misskey_create_note.json", as_peer(peer, alice, misskey_actor))
@@ -234,9 +234,10 @@ async def test_other_servers_posts_are_stored(local: Local, peer: Peer, alice: A
         "pleroma_create_note.json", as_peer(peer, alice, "https://pleroma.example/users/bob")
     )
     gts = load("gotosocial_create_note.json", as_peer(peer, alice, "https://gts.example/users/bob"))
+    piefed = load("piefed_create_page.json", as_peer(peer, alice, "https://piefed.example/u/bob"))
     mfm_only = peer.activity("Create", {**misskey["object"], "id": f"{peer.base}/notes/mfm"})
     del mfm_only["object"]["content"]
-    for activity in (lemmy, misskey, pleroma, gts, mfm_only):
+    for activity in (lemmy, misskey, pleroma, gts, piefed, mfm_only):
         item = await deliver(local, peer, activity)
         assert item.state is InboxState.DONE, (activity["id"], item.error)
 
@@ -249,6 +250,21 @@ async def test_other_servers_posts_are_stored(local: Local, peer: Peer, alice: A
         {"url": "https://news.example/article", "mediaType": "text/html; charset=utf-8",
          "name": None, "width": None, "height": None}
     ]  # fmt: skip
+
+    pf = await Status.get(uri=f"{peer.base}/post/31337")
+    assert pf.object_type == "Page"
+    assert pf.content.startswith(
+        "<p><strong>Lab safety checklist</strong></p><p>Goggles <em>on</em>"
+    )
+    assert "script" not in pf.content
+    assert (pf.visibility, pf.audience, pf.language) == (
+        Visibility.PUBLIC,
+        f"{peer.base}/c/science",
+        "en",
+    )
+    assert [t.tag.name for t in await StatusTag.filter(status=pf).prefetch_related("tag")] == [
+        "safety"
+    ]
 
     mk = await Status.get(uri=f"{peer.base}/notes/9pqrs1t2u3")
     assert mk.content.startswith("<p><b>hello</b> world <a href=")
@@ -272,7 +288,7 @@ async def test_other_servers_posts_are_stored(local: Local, peer: Peer, alice: A
     assert (gt.attachments[0]["width"], gt.attachments[0]["height"]) == (800, 600)
 
     names = {t.name for t in await Tag.all()}
-    assert names == {"technology", "misskey", "gts"}
+    assert names == {"technology", "misskey", "gts", "safety"}
 
 
 # -- replies ----------------------------------------------------------------------------------
