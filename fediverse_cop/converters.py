@@ -59,6 +59,12 @@ GROUP_TERMS: Final[dict[str, Any]] = {
     "sensitive": "as:sensitive",
 }
 
+PROPERTY_VALUE_TERMS: Final[dict[str, Any]] = {
+    "schema": "http://schema.org#",
+    "PropertyValue": "schema:PropertyValue",
+    "value": "schema:value",
+}
+
 _PARAGRAPH_BREAK: Final = re.compile(r"\n\s*\n")
 
 
@@ -122,6 +128,17 @@ def local_account_to_as_actor(account: Account, *, preferred_username: str | Non
         document["icon"] = {"type": "Image", "url": account.avatar_uri}
     if account.header_uri:
         document["image"] = {"type": "Image", "url": account.header_uri}
+    if account.profile_fields:
+        # Profile metadata as Mastodon sends it: schema.org PropertyValue attachments.
+        document["@context"].append(PROPERTY_VALUE_TERMS)
+        document["attachment"] = [
+            {
+                "type": "PropertyValue",
+                "name": field.get("name", ""),
+                "value": field.get("value", ""),
+            }
+            for field in account.profile_fields
+        ]
     return document
 
 

@@ -170,6 +170,14 @@ async def test_update_credentials_from_a_form(api: Api) -> None:
     [job] = await jobs_of(alice.account, "Update")
     assert job.activity["object"]["summary"] == "<p>Chemistry &lt;teacher&gt;</p><p>Room 4</p>"
     assert job.activity["object"]["manuallyApprovesFollowers"] is True
+    # Profile fields travel as Mastodon's PropertyValue attachments.
+    assert [(f["type"], f["name"]) for f in job.activity["object"]["attachment"]] == [
+        ("PropertyValue", "Web"),
+        ("PropertyValue", "Room"),
+    ]
+    # The API shows the note as HTML, and its source as typed.
+    assert body["note"] == "<p>Chemistry &lt;teacher&gt;</p><p>Room 4</p>"
+    assert body["source"]["note"] == "Chemistry <teacher>\n\nRoom 4"
 
 
 async def test_update_credentials_from_json_and_the_update_goes_to_followers(api: Api) -> None:
