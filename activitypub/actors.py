@@ -408,6 +408,11 @@ def _media_url(value: object) -> str | None:
     return None
 
 
+MAX_FIELDS = 16
+MAX_FIELD_NAME = 255
+MAX_FIELD_VALUE = 2048
+
+
 @dataclass(frozen=True, slots=True)
 class RemoteActor:
     """A validated actor document (build it with :meth:`from_document`)."""
@@ -431,6 +436,8 @@ class RemoteActor:
     url: str | None
     published: datetime | None
     keys: tuple[ActorKey, ...]
+    # Profile metadata (Mastodon's PropertyValue attachments): (name, value HTML) pairs.
+    fields: tuple[tuple[str, str], ...] = ()
 
     @property
     def origin(self) -> Origin:
@@ -514,6 +521,11 @@ class RemoteActor:
             url=url,
             published=parse_datetime(document.get("published")),
             keys=actor_keys(document),
+            fields=tuple(
+                ((item.name or "")[:MAX_FIELD_NAME], (item.value or "")[:MAX_FIELD_VALUE])
+                for item in view.attachments
+                if item.type == "PropertyValue" and item.name
+            )[:MAX_FIELDS],
         )
 
 

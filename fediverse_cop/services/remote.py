@@ -159,6 +159,10 @@ async def store_actor(fed: Federation, actor: RemoteActor, *, handle: Handle | N
         "header_uri": actor.image_url,
         "manually_approves_followers": actor.manually_approves_followers,
         "discoverable": bool(actor.discoverable),
+        "bot": actor.type in ("Service", "Application"),
+        "profile_fields": [
+            {"name": name, "value": sanitize_html(value)} for name, value in actor.fields
+        ],
         "public_key_pem": public_key_pem(key.public_key) if key else "",
         "public_key_id": key.key_id if key else None,
         "last_fetched_at": utcnow(),

@@ -13,6 +13,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from activitypub.actors import (
+    MAX_FIELD_VALUE,
+    MAX_FIELDS,
     ActorKey,
     InvalidActor,
     KeyDocument,
@@ -503,3 +505,21 @@ def test_expected_id_mismatch() -> None:
         RemoteActor.from_document(
             load("actor_mastodon.json"), expected_id="https://mastodon.example/users/bob"
         )
+
+
+def test_profile_fields_are_read_from_property_values() -> None:
+    doc = load("actor_mastodon.json")
+    doc["attachment"] = [
+        {
+            "type": "PropertyValue",
+            "name": "Web",
+            "value": '<a href="https://uni-a.edu">uni-a.edu</a>',
+        },
+        {"type": "Image", "name": "not a field", "url": "https://mastodon.example/a.png"},
+        {"type": "PropertyValue", "value": "a field needs a name"},
+        *({"type": "PropertyValue", "name": f"n{i}", "value": "v" * 5000} for i in range(40)),
+    ]
+    actor = RemoteActor.from_document(doc)
+    assert actor.fields[0] == ("Web", '<a href="https://uni-a.edu">uni-a.edu</a>')
+    assert len(actor.fields) == MAX_FIELDS
+    assert all(len(value) <= MAX_FIELD_VALUE for _, value in actor.fields)
