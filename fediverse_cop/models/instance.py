@@ -29,6 +29,9 @@ class Instance(Model):
     actor: fields.OneToOneNullableRelation[Account] = fields.OneToOneField(
         "models.Account", related_name="instance_of", null=True, on_delete=fields.SET_NULL
     )
+    # The instance's VAPID key pair for Web Push (P-256; generated when first needed).
+    vapid_private_key = fields.TextField(default="")
+    vapid_public_key = fields.CharField(max_length=255, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
