@@ -145,14 +145,24 @@ def postgres_work_database(database_template: Template) -> Iterator[str | None]:
 
 
 async def _empty_tables(url: str) -> None:
+    """Delete every row but the migration history.
+
+    ``DELETE`` with foreign-key triggers off (``session_replication_role``) takes a few
+    milliseconds on small tables, where ``TRUNCATE`` of sixty tables takes 0.5 to 1.5 s
+    (it replaces every table's files). Application tables have no sequences: ids are
+    made by the application.
+    """
     connection = await asyncpg.connect(_asyncpg_dsn(url), timeout=5)
     try:
         tables = await connection.fetch(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
             " AND tablename <> 'tortoise_migrations'"
         )
-        names = ", ".join(f'"{row["tablename"]}"' for row in tables)
-        await connection.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        async with connection.transaction():
+            await connection.execute("SET LOCAL session_replication_role = replica")
+            await connection.execute(
+                ";".join(f'DELETE FROM "{row["tablename"]}"' for row in tables)
+            )
     finally:
         await connection.close()
 
