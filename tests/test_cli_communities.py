@@ -103,7 +103,17 @@ def test_remove_role(people: Cli) -> None:
             "error: invalid handle 'bad-handle': use 1 to 30 letters, digits or underscores",
         ),
         (
-            ("community", "create", "secret", "--owner", "alice", "--visibility", "members"),
+            (
+                "community",
+                "create",
+                "secret",
+                "--owner",
+                "alice",
+                "--visibility",
+                "members",
+                "--join",
+                "open",
+            ),
             "error: a members-only community must use --join approval",
         ),
         (

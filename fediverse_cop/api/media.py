@@ -98,8 +98,13 @@ async def stored_file(request: Request) -> Response:
     path = media_service.path_of(request.app.state.ctx, request.path_params["name"])
     if path is None or not await anyio.to_thread.run_sync(path.is_file):
         return error("Record not found", 404)
-    content_type = media_service.CONTENT_TYPES[path.suffix.removeprefix(".")]
-    return FileResponse(path, media_type=content_type, headers=STORED_FILE_HEADERS)
+    ext = path.suffix.removeprefix(".")
+    headers = dict(STORED_FILE_HEADERS)
+    if ext in media_service.DOCUMENT_EXTENSIONS:
+        # Documents are downloaded, never rendered by the browser on our origin.
+        headers["Content-Disposition"] = "attachment"
+        headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return FileResponse(path, media_type=media_service.CONTENT_TYPES[ext], headers=headers)
 
 
 routes: list[BaseRoute] = [

@@ -59,7 +59,7 @@ from fediverse_cop.models import (
     Visibility,
     acct_key,
 )
-from fediverse_cop.services import follows, incoming
+from fediverse_cop.services import follows, incoming, private_groups
 from fediverse_cop.services.context import utcnow
 from fediverse_cop.services.errors import Invalid, NotFound
 from fediverse_cop.services.incoming import FetchBudget, NotAccepted
@@ -151,6 +151,31 @@ async def refusal_to_post(community: Community, author: Account, *, top_level: b
     return None
 
 
+async def locked_thread(status: Status | None) -> Status | None:
+    """The locked post (Lemmy's ``Lock``) of the thread ``status`` is in: itself or one of
+    the posts it replies to, up the stored chain. None when the thread is open."""
+    seen = 0
+    while status is not None and seen < MAX_THREAD_DEPTH:
+        if status.locked_at is not None:
+            return status
+        parent_id: int | None = status.in_reply_to_id  # type: ignore[attr-defined]
+        if parent_id is None:
+            return None
+        status = await Status.get_or_none(id=parent_id)
+        seen += 1
+    return None
+
+
+async def thread_lock_refusal(in_reply_to: str | None) -> str | None:
+    """Why a reply to ``in_reply_to`` is refused: its thread is locked (None: it is not)."""
+    if in_reply_to is None:
+        return None
+    parent = await Status.get_or_none(uri=in_reply_to, reblog_of_id=None)
+    if await locked_thread(parent) is not None:
+        return "the thread is locked"
+    return None
+
+
 async def _require_moderator(community: Community, by: Account | None) -> None:
     """``by`` None is the operator (CLI); anyone else must moderate the community."""
     if by is not None and not await is_moderator(community, by):
@@ -176,7 +201,10 @@ async def approve_member(
     await _require_moderator(community, by)
     if await is_banned(community, member):
         raise Invalid(f"{member.handle} is banned from {community.account.handle}")
+    first_from_there = await private_groups.is_new_instance(community, member)
     await follows.answer_request(fed, community.account, member, accept=True)
+    if first_from_there:
+        await private_groups.warn_new_instance(community, member)
 
 
 async def reject_member(
@@ -444,8 +472,11 @@ async def receive_create(fed: Federation, actor: Account, activity: ASObject) ->
         return True  # known already: a repeated Create is never announced twice
     accepted: list[Community] = []
     refusals: list[str] = []
+    locked = await thread_lock_refusal(obj.in_reply_to)
     for community in communities:
-        reason = await refusal_to_post(community, actor, top_level=top_level)
+        reason = locked or await refusal_to_post(community, actor, top_level=top_level)
+        if reason is None:
+            reason = private_groups.refusal_of_public(community, activity, obj)
         if reason is None:
             accepted.append(community)
             continue
@@ -510,6 +541,9 @@ async def announce_activity(
     if await _origin_blocked(status):
         return
     addressing = _announce_addressing(group, status)
+    if private_groups.is_members_only(community):
+        # Members-only: to the followers collection, whatever the post says.
+        addressing = private_groups.announce_addressing(group)
     if addressing is None:
         return
     to, cc = addressing
@@ -534,6 +568,8 @@ async def boost_for_microblogs(fed: Federation, community: Community, status: St
     group = community.account
     if status.in_reply_to_uri is not None or status.visibility not in _SHOWN_TO_ALL:
         return
+    if private_groups.is_members_only(community):
+        return  # a boost is public by nature: Mastodon members see no members-only posts
     if not group.followers_uri or await _origin_blocked(status):
         return
     if await Status.exists(account_id=group.id, reblog_of_id=status.id):
@@ -667,6 +703,8 @@ async def community_for_post(
         return None
     if group.actor_type is not ActorType.GROUP:
         raise Invalid(f"{group.handle} is not a community")
+    if parent is not None and await locked_thread(parent) is not None:
+        raise Invalid("the thread is locked")
     community = await community_of_account(group)
     if community is not None:
         reason = await refusal_to_post(community, author, top_level=parent is None)
@@ -681,6 +719,21 @@ def community_addressing(
     """Add the group and its followers to ``cc``, as Mastodon addresses a mentioned group."""
     extra = [uri for uri in (group.uri, group.followers_uri) if uri and uri not in (*to, *cc)]
     return list(to), [*cc, *extra]
+
+
+async def members_only_addressing(
+    group: Account, recipients: Mapping[str, Account]
+) -> tuple[Visibility, list[str], list[str], dict[str, Account]] | None:
+    """A local post into a local members-only community, whatever visibility the client
+    chose: ``direct`` (never delivered to the author's followers), addressed to the
+    community and its followers collection, mentioning only members. ``(visibility, to,
+    cc, recipients)``, or None when the community is not members-only."""
+    community = await private_groups.members_only_community(group)
+    if community is None:
+        return None
+    kept = await private_groups.members_among(community, recipients.values())
+    to, cc = private_groups.post_addressing(group, [a for a in kept if a.id != group.id])
+    return Visibility.DIRECT, to, cc, {a.uri: a for a in kept}
 
 
 async def after_local_post(fed: Federation, status: Status, create: Mapping[str, Any]) -> None:

@@ -12,6 +12,7 @@ first). Each stored file gets a random name with the extension of its sniffed ty
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import os
@@ -60,7 +61,11 @@ CONTENT_TYPES = {
     "ogg": "audio/ogg",
     "wav": "audio/wav",
     "flac": "audio/flac",
+    # Documents: only where documents are asked for (a community's library), never
+    # through the client API's media endpoints.
+    "pdf": "application/pdf",
 }
+DOCUMENT_EXTENSIONS = frozenset({"pdf"})
 # A stored file's name: 32 hex digits and one of our extensions, nothing else.
 NAME_PATTERN = re.compile(r"\A[0-9a-f]{32}\.(?:" + "|".join(CONTENT_TYPES) + r")\Z")
 
@@ -305,8 +310,20 @@ def process_image(data: bytes) -> Processed:
     )
 
 
-def process_upload(data: bytes) -> Processed:
-    """Whatever was uploaded, as a file we store: an image, a video or an audio file."""
+def sniff_document(data: bytes) -> str | None:
+    """The extension of a document we keep as uploaded (PDF), from its magic bytes."""
+    if data.startswith(b"%PDF-") and b"%%EOF" in data[-2048:]:
+        return "pdf"
+    return None
+
+
+def process_upload(data: bytes, *, documents: bool = False) -> Processed:
+    """Whatever was uploaded, as a file we store: an image, a video or an audio file, and
+    with ``documents`` a PDF (stored as uploaded, served for download only)."""
+    if documents:
+        document = sniff_document(data)
+        if document is not None:
+            return Processed(data=data, ext=document, type=MediaType.UNKNOWN)
     sniffed = sniff_av(data)
     if sniffed is not None:
         ext, kind = sniffed
@@ -429,12 +446,16 @@ async def upload(
     description: str = "",
     focus: str | None = None,
     thumbnail: UploadFile | None = None,
+    documents: bool = False,
 ) -> MediaAttachment:
-    """Store an upload for ``account`` as a MediaAttachment not yet attached to a status."""
+    """Store an upload for ``account`` as a MediaAttachment not yet attached to a status
+    (``documents``: PDFs too, for a community's library)."""
     description = check_description(description)
     focus_x, focus_y = parse_focus(focus) if focus else (0.0, 0.0)
     data = await read_upload(ctx, file)
-    processed = await anyio.to_thread.run_sync(process_upload, data)
+    processed = await anyio.to_thread.run_sync(
+        functools.partial(process_upload, data, documents=documents)
+    )
     if thumbnail is not None and processed.type in (MediaType.VIDEO, MediaType.AUDIO):
         cover = await anyio.to_thread.run_sync(process_image, await read_upload(ctx, thumbnail))
         processed.thumbnail = cover.data

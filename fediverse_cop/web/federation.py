@@ -9,6 +9,11 @@ Handlers are thin: a query below finds the row (and decides visibility: only
 local, non-suspended actors of the right type exist here), a converter from
 :mod:`fediverse_cop.converters` builds the document. An actor that does not
 exist and one that is suspended answer with the same 404.
+
+A members-only community's outbox, featured and resources collections are served
+only to a signed request from a server with an accepted member of the community;
+to anyone else they answer that same 404. Its actor, followers count and
+moderators stay public, so that anyone can find it and ask to join.
 """
 
 from __future__ import annotations
@@ -54,11 +59,13 @@ from fediverse_cop.models import (
     Visibility,
     acct_key,
 )
+from fediverse_cop.services import private_groups, resources
 from fediverse_cop.services.accounts import INSTANCE_ACTOR_USERNAME
 from fediverse_cop.services.context import ServerContext
 from fediverse_cop.services.instance import get_instance
 from fediverse_cop.services.statuses import outbox_activities
 from fediverse_cop.web.negotiation import AS2_CONTENT_TYPE, wants_activity_json
+from fediverse_cop.web.objects import signed_requester
 
 __all__ = [
     "HOST_META_PATH",
@@ -370,6 +377,20 @@ async def instance_actor(request: Request) -> Response:
 
 CollectionBuilder = Callable[[Request, Account, str], Awaitable[Response]]
 
+# What a members-only community serves only to servers with a member.
+MEMBERS_ONLY_COLLECTIONS: Final = frozenset(
+    {Kind.COMMUNITY_OUTBOX, Kind.COMMUNITY_FEATURED, Kind.COMMUNITY_RESOURCES}
+)
+
+
+async def _members_may_read(request: Request, account: Account) -> bool:
+    """False when ``account`` is a members-only community and the request is not signed by
+    a server with one of its members."""
+    community = await private_groups.members_only_community(account)
+    if community is None:
+        return True
+    return await private_groups.server_may_read(community, await signed_requester(request))
+
 
 def _collection(kind: Kind, actor_type: ActorType, build: CollectionBuilder) -> Route:
     """A route for one collection of a local actor: 404 unless the name is such an actor."""
@@ -377,6 +398,8 @@ def _collection(kind: Kind, actor_type: ActorType, build: CollectionBuilder) -> 
     async def endpoint(request: Request) -> Response:
         account = await find_local_actor(request.path_params["name"], actor_type)
         if account is None:
+            return not_found()
+        if kind in MEMBERS_ONLY_COLLECTIONS and not await _members_may_read(request, account):
             return not_found()
         collection_id = _ctx(request).uris.build(kind, name=account.username)
         return await build(request, account, collection_id)
@@ -450,17 +473,34 @@ async def _empty(request: Request, account: Account, collection_id: str) -> Resp
 
 
 async def _resources(request: Request, account: Account, collection_id: str) -> Response:
-    """A community's resources: a paged collection (``?page=true`` gives the first page).
-
-    Empty until resources exist; the shape already is the one peers will page through.
-    """
+    """A community's resources: a paged collection (``?page=true`` gives the first page,
+    ``max_id`` the next ones), newest first, each item the resource's ``Note``."""
     if request.query_params.get("page") == "true":
+        max_id = request.query_params.get("max_id")
+        if max_id is not None and not _CURSOR.match(max_id):
+            return bad_request("max_id must be a number")
+        items, next_id = await resources.library_page(
+            _ctx(request).uris, account, max_id=int(max_id) if max_id else None
+        )
+        cursor = f"&max_id={max_id}" if max_id else ""
         page = as_ordered_collection_page(
-            f"{collection_id}?page=true", part_of=collection_id, items=[]
+            f"{collection_id}?page=true{cursor}",
+            part_of=collection_id,
+            items=items,
+            next_page=f"{collection_id}?page=true&max_id={next_id}" if next_id else None,
         )
         return _activity_json(page)
     first = f"{collection_id}?page=true"
-    return _activity_json(as_ordered_collection(collection_id, total_items=0, first=first))
+    total = await resources.library_size(account)
+    return _activity_json(as_ordered_collection(collection_id, total_items=total, first=first))
+
+
+async def _community_featured(request: Request, account: Account, collection_id: str) -> Response:
+    """A community's pinned posts, resources first among them (embedded, with their titles)."""
+    items = await resources.featured_items(_ctx(request).uris, account)
+    document = as_ordered_collection(collection_id, total_items=len(items), items=[])
+    document["orderedItems"] = items
+    return _activity_json(document)
 
 
 async def _moderators(request: Request, account: Account, collection_id: str) -> Response:
@@ -494,7 +534,7 @@ routes: list[BaseRoute] = [
     _collection(Kind.COMMUNITY_FOLLOWERS, _GROUP, _followers),
     _collection(Kind.COMMUNITY_FOLLOWING, _GROUP, _following),
     _collection(Kind.COMMUNITY_OUTBOX, _GROUP, _outbox),
-    _collection(Kind.COMMUNITY_FEATURED, _GROUP, _empty),
+    _collection(Kind.COMMUNITY_FEATURED, _GROUP, _community_featured),
     _collection(Kind.COMMUNITY_MODERATORS, _GROUP, _moderators),
     _collection(Kind.COMMUNITY_RESOURCES, _GROUP, _resources),
 ]

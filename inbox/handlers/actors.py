@@ -5,13 +5,17 @@ from __future__ import annotations
 from fediverse_cop.services.errors import ServiceError
 from fediverse_cop.services.remote import fetch_actor
 from inbox.dispatch import Handling, Refused, handles
+from inbox.handlers import group_moderation
 
 ACTOR_TYPES = ("Person", "Group", "Service", "Application", "Organization")
 
 
 @handles("Update", *ACTOR_TYPES)
 async def on_update_actor(handling: Handling) -> None:
-    """Only an actor updates itself; the embedded copy is not trusted, the origin is asked."""
+    """Only an actor updates itself; the embedded copy is not trusted, the origin is asked.
+    A moderator's Update of a local community goes to :mod:`inbox.handlers.group_moderation`."""
+    if await group_moderation.community_update(handling):
+        return
     if handling.activity.object_id != handling.actor.uri:
         raise Refused("an actor can only update itself")
     try:

@@ -9,7 +9,7 @@ post id (what groups send to microblog servers) is the ordinary boost handler's.
 
 from __future__ import annotations
 
-from fediverse_cop.services import groups
+from fediverse_cop.services import groups, moderation_groups
 from inbox.dispatch import Handling, handles
 from inbox.handlers.statuses import refusing
 
@@ -17,6 +17,12 @@ from inbox.handlers.statuses import refusing
 @handles("Announce", "Create", "Update", "Delete", "Like")
 @refusing
 async def on_group_announce(handling: Handling) -> None:
+    # A moderator's removal of a post, or an update of the group itself.
+    fed, group, activity = handling.fed, handling.actor, handling.activity
+    if await moderation_groups.receive_announced_removal(fed, group, activity):
+        return
+    if await moderation_groups.receive_announced_update(fed, group, activity):
+        return
     await groups.receive_group_announce(handling.fed, handling.actor, handling.activity)
 
 

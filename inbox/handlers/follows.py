@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fediverse_cop.models import Account, ActorType, Follow, FollowState
-from fediverse_cop.services import follows, groups
+from fediverse_cop.services import follows, groups, resources
 from inbox.dispatch import Handling, Refused, handles
 
 
@@ -46,6 +46,8 @@ async def on_accept(handling: Handling) -> None:
     if follow.state is not FollowState.ACCEPTED:
         follow.state = FollowState.ACCEPTED
         await follow.save(update_fields=["state", "updated_at"])
+        # Joined a remote community: its library (resources, featured) is read once.
+        await resources.after_joining(handling.fed, follow.target)
 
 
 @handles("Reject", "Follow")

@@ -5,15 +5,17 @@ from __future__ import annotations
 from activitypub.html import html_to_text
 from fediverse_cop.models import Account, AccountBlock, Follow, Report, Status
 from inbox.dispatch import Handling, Refused, handles
+from inbox.handlers import group_moderation
 
 MAX_FLAGGED = 100
 
 
 @handles("Block", "Person", "Group", "Service", "Application")
 async def on_block(handling: Handling) -> None:
-    """A remote actor blocks one of ours: follows both ways end, the block is remembered."""
-    if handling.raw.get("target") is not None:
-        raise Refused("a Block with a target (a community ban) is not supported here")
+    """A remote actor blocks one of ours: follows both ways end, the block is remembered.
+    A Block with a ``target`` is a community ban (:mod:`inbox.handlers.group_moderation`)."""
+    if await group_moderation.community_ban(handling):
+        return
     target = await Account.get_or_none(uri=handling.activity.object_id, local=True)
     if target is None:
         raise Refused("the blocked actor is not ours")
@@ -27,6 +29,8 @@ async def on_block(handling: Handling) -> None:
 
 @handles("Undo", "Block")
 async def on_undo_block(handling: Handling) -> None:
+    if await group_moderation.community_unban(handling):
+        return
     inner = handling.activity.object
     block_id = inner.id if inner is not None else handling.activity.object_id
     await AccountBlock.filter(uri=block_id, account=handling.actor).delete()
@@ -34,7 +38,10 @@ async def on_undo_block(handling: Handling) -> None:
 
 @handles("Flag", "Person", "Group", "Note", "Question", "Page", "Article", "Object")
 async def on_flag(handling: Handling) -> None:
-    """A report about local accounts (and their posts): one report per reported account."""
+    """A report about local accounts (and their posts): one report per reported account.
+    A Flag addressed to a local community goes to its moderators' queue instead."""
+    if await group_moderation.community_flag(handling):
+        return
     raw = handling.raw.get("object")
     uris = [u for u in (raw if isinstance(raw, list) else [raw]) if isinstance(u, str)]
     uris = uris[:MAX_FLAGGED]

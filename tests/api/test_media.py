@@ -572,3 +572,45 @@ def test_the_name_pattern_only_admits_server_chosen_names(tmp_path: Path) -> Non
         assert media_service.NAME_PATTERN.match(media_service.new_name("png"))
     for name in ("../x.png", "a.png", "0123456789abcdef0123456789abcdef.png\n", ".png"):
         assert not media_service.NAME_PATTERN.match(name)
+
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+async def test_a_pdf_is_refused_by_the_client_api(api: Api) -> None:
+    alice = await api.user("alice")
+    response = await upload(api, alice, PDF, filename="notes.pdf", content_type="application/pdf")
+    assert response.status_code == 422
+    assert not await MediaAttachment.exists()
+
+
+async def test_a_library_pdf_is_kept_as_uploaded_and_served_for_download(api: Api) -> None:
+    alice = await api.user("alice")
+    stored = await media_service.upload(
+        api.ctx,
+        alice.account,
+        _upload_file(PDF, "notes.pdf", "application/pdf"),
+        description="Lab notes",
+        documents=True,
+    )
+    assert (stored.type.value, stored.content_type, stored.size) == (
+        "unknown",
+        "application/pdf",
+        len(PDF),
+    )
+    assert stored.file_name is not None
+    assert stored.file_name.endswith(".pdf")
+    served = await api.client.get(f"/media/{stored.file_name}")
+    assert served.status_code == 200
+    assert served.content == PDF
+    assert served.headers["content-type"] == "application/pdf"
+    assert served.headers["content-disposition"] == "attachment"
+    assert "sandbox" in served.headers["content-security-policy"]
+    # A file that only claims to be a PDF is still refused.
+    with pytest.raises(Invalid):
+        await media_service.upload(
+            api.ctx,
+            alice.account,
+            _upload_file(b"<html><script>alert(1)</script>", "x.pdf", "application/pdf"),
+            documents=True,
+        )

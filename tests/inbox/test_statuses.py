@@ -21,6 +21,7 @@ from fediverse_cop.models import (
     Status,
     StatusEdit,
     StatusMention,
+    StatusPin,
     StatusTag,
     Tag,
     Tombstone,
@@ -585,3 +586,28 @@ async def test_like_and_undo_like(local: Local, peer: Peer, alice: Account, sink
     item = await deliver(local, peer, peer.activity("Like", direct.uri))
     assert refused(item, f"cannot see {direct.uri}"), item.error
     assert await Favourite.all().count() == 0
+
+
+async def test_a_remote_pin_of_its_own_post_is_kept_and_other_pins_are_not(
+    local: Local, peer: Peer, alice: Account
+) -> None:
+    """Mastodon's ``Add`` to the actor's ``featured``: a pin of one's own post."""
+    peer.extra["featured"] = f"{peer.uri}/collections/featured"
+    peer.publish()
+    first = note(peer, 1)
+    await deliver(local, peer, peer.activity("Create", first))
+    pin = peer.activity("Add", first["id"], target=peer.extra["featured"])
+    assert (await deliver(local, peer, pin)).state is InboxState.DONE
+    status = await Status.get(uri=first["id"])
+    assert await StatusPin.exists(account_id=status.account_id, status_id=status.id)  # type: ignore[attr-defined]
+
+    # Someone else's post, or an unknown one, is not pinned.
+    stranger = peer.activity(
+        "Add", "https://elsewhere.example/notes/1", target=peer.extra["featured"]
+    )
+    await deliver(local, peer, stranger)
+    assert await StatusPin.all().count() == 1
+
+    unpin = peer.activity("Remove", first["id"], target=peer.extra["featured"])
+    assert (await deliver(local, peer, unpin)).state is InboxState.DONE
+    assert not await StatusPin.exists()
