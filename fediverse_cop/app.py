@@ -18,11 +18,12 @@ from fediverse_cop import api, db
 from fediverse_cop.api.middleware import ApiMiddleware
 from fediverse_cop.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from fediverse_cop.runtime import background_workers, make_http_client
-from fediverse_cop.services import instance
+from fediverse_cop.services import instance, push
 from fediverse_cop.services.context import ServerContext
 from fediverse_cop.services.errors import ServiceError
 from fediverse_cop.services.remote import federation_for
 from fediverse_cop.settings import Settings, load_settings
+from fediverse_cop.streaming import hub as streaming_hub
 from fediverse_cop.web import federation
 from fediverse_cop.web import inbox as inbox_routes
 from fediverse_cop.web import objects as object_routes
@@ -80,8 +81,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 app.state.http = http
                 app.state.fed = fed
                 app.state.inbox = InboxReceiver(fed)
+                app.state.streaming = await stack.enter_async_context(streaming_hub.running(ctx))
                 if current.in_process_workers:
                     await stack.enter_async_context(background_workers(fed))
+                else:
+                    # Notifications made by this process's requests are pushed from here;
+                    # with in-process workers the workers' pusher does it.
+                    await stack.enter_async_context(push.running(ctx, http))
                 yield
         finally:
             await db.disconnect()

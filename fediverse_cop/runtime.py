@@ -1,4 +1,5 @@
-"""Long-lived things a process shares: the outbound HTTP client and the background workers."""
+"""Long-lived things a process shares: the outbound HTTP client and the background workers
+(deliveries, the inbox, and Web Push for the notifications stored in this process)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import timedelta
 
 from activitypub.http import SafeHttpClient
 from fediverse_cop import __version__
+from fediverse_cop.services import polls, push, scheduled
 from fediverse_cop.services.remote import Federation
 from fediverse_cop.settings import Settings
 from inbox.worker import InboxWorker
@@ -56,7 +58,29 @@ async def run_workers(
     )
     inbox = InboxWorker(fed, lease=lease or timedelta(minutes=5))
     log.info("workers running (delivery concurrency %d)", delivery.config.concurrency)
-    await asyncio.gather(delivery.run(stop), inbox.run(stop))
+    async with push.running(fed.ctx, fed.http):
+        await asyncio.gather(delivery.run(stop), inbox.run(stop), run_periodic(fed, stop))
+
+
+PERIODIC_INTERVAL = 10.0
+
+
+async def periodic_step(fed: Federation) -> None:
+    """Work due by the clock: scheduled posts, polls that ended, new results of our polls."""
+    await scheduled.publish_due(fed)
+    await polls.end_polls(fed)
+    await polls.federate_results(fed)
+
+
+async def run_periodic(fed: Federation, stop: asyncio.Event) -> None:
+    """:func:`periodic_step` every PERIODIC_INTERVAL seconds until ``stop`` is set."""
+    while not stop.is_set():
+        try:
+            await periodic_step(fed)
+        except Exception:
+            log.exception("periodic step failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), PERIODIC_INTERVAL)
 
 
 @contextlib.asynccontextmanager

@@ -37,6 +37,19 @@ class Handling:
 Handler = Callable[[Handling], Awaitable[None]]
 _TABLE: dict[tuple[str, str], Handler] = {}
 
+# The object type of a vote in a poll: a Note with the option as its ``name``, replying to
+# the Question, without content (Mastodon's shape, FEP-9967). See inbox/handlers/polls.py.
+VOTE = "Vote"
+
+
+def is_vote(obj: ASObject) -> bool:
+    return (
+        obj.has_type("Note")
+        and bool(obj.name)
+        and obj.in_reply_to is not None
+        and not (obj.content or "").strip()
+    )
+
 
 def handles(activity_type: str, *object_types: str) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
@@ -58,7 +71,7 @@ async def object_type(fed: Federation, activity: ASObject) -> str:
     """The type of the activity's object: embedded, one of ours, or ``Object``."""
     embedded = activity.object
     if embedded is not None and embedded.type:
-        return embedded.type
+        return VOTE if is_vote(embedded) else embedded.type
     object_id = activity.object_id
     if object_id is None:
         return "Object"

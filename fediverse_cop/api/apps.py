@@ -18,19 +18,22 @@ from fediverse_cop.api.auth import INVALID_TOKEN, Unauthorized, authenticate
 from fediverse_cop.api.params import Params
 from fediverse_cop.api.responses import ok
 from fediverse_cop.models import OAuthApp
-from fediverse_cop.services import oauth
+from fediverse_cop.services import oauth, push
 from fediverse_cop.services import scopes as scope_rules
 from fediverse_cop.services.errors import Invalid
 
 # Mastodon's limits on an application's fields.
 MAX_NAME = 60
 MAX_WEBSITE = 2000
-# No Web Push keys yet; the (deprecated) field is required by the entity.
-VAPID_KEY = ""
 
 
-def application(app: OAuthApp, client_secret: str | None = None) -> dict[str, Any]:
-    """The Application entity; with the secret, the CredentialApplication of a new app."""
+def application(
+    app: OAuthApp, client_secret: str | None = None, *, vapid_key: str = ""
+) -> dict[str, Any]:
+    """The Application entity; with the secret, the CredentialApplication of a new app.
+
+    ``vapid_key`` (deprecated in Mastodon, still read by apps) is the instance's Web Push key.
+    """
     entity: dict[str, Any] = {
         "id": str(app.id),
         "name": app.name,
@@ -38,7 +41,7 @@ def application(app: OAuthApp, client_secret: str | None = None) -> dict[str, An
         "scopes": app.scopes.split(),
         "redirect_uri": "\n".join(app.redirect_uris),
         "redirect_uris": list(app.redirect_uris),
-        "vapid_key": VAPID_KEY,
+        "vapid_key": vapid_key,
     }
     if client_secret is not None:
         entity["client_id"] = app.client_id
@@ -89,7 +92,11 @@ async def create_app(request: Request) -> Response:
         raise Invalid(f"Validation failed: Scopes: {exc}") from None
     website = _website(params.text("website", max_length=MAX_WEBSITE + 1))
     registered = await oauth.register_app(name, redirect_uris, scopes, website=website)
-    return ok(application(registered.app, registered.client_secret))
+    return ok(
+        application(
+            registered.app, registered.client_secret, vapid_key=await push.vapid_public_key()
+        )
+    )
 
 
 async def verify_credentials(request: Request) -> Response:
@@ -97,7 +104,7 @@ async def verify_credentials(request: Request) -> Response:
     auth = await authenticate(request)
     if auth is None:
         raise Unauthorized(INVALID_TOKEN)
-    return ok(application(auth.token.app))
+    return ok(application(auth.token.app, vapid_key=await push.vapid_public_key()))
 
 
 routes = [

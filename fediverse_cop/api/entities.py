@@ -22,25 +22,31 @@ from tortoise.expressions import Q
 from tortoise.functions import Count, Max
 
 from activitypub.uris import Kind
+from fediverse_cop.api.filters import filter_result_json
 from fediverse_cop.api.responses import iso
 from fediverse_cop.converters import note_to_html
 from fediverse_cop.models import (
     Account,
     AccountBlock,
+    AccountNote,
     ActorType,
     Bookmark,
     Favourite,
     Follow,
     FollowState,
     MediaAttachment,
+    Mute,
     Poll,
     PollVote,
     Status,
     StatusMention,
     StatusPin,
     StatusTag,
+    UserDomainBlock,
 )
 from fediverse_cop.models.client import Notification
+from fediverse_cop.services import filters as filter_rules
+from fediverse_cop.services import mutes as mute_rules
 from fediverse_cop.services.context import ServerContext, utcnow
 
 Json = dict[str, Any]
@@ -78,6 +84,8 @@ class Serializer:
         self.ctx = ctx
         self.viewer = viewer
         self.base = ctx.settings.base_url
+        # The viewer's filters, when the caller has them already (else loaded per page).
+        self.filters: filter_rules.CompiledFilters | None = None
 
     # -- accounts ------------------------------------------------------------------
 
@@ -186,10 +194,9 @@ class Serializer:
         return data
 
     async def relationships(self, targets: Sequence[Account]) -> list[Json]:
-        """The viewer's Relationship to each target, with three queries whatever their number.
+        """The viewer's Relationship to each target, with six queries whatever their number.
 
-        Mutes, endorsements, per-account notes and domain blocks by users do not
-        exist here yet: they are always false (or empty).
+        Endorsements do not exist here yet: always false.
         """
         viewer = self.viewer
         if viewer is None:
@@ -199,6 +206,9 @@ class Serializer:
         incoming: dict[int, FollowState] = {}
         blocking: set[int] = set()
         blocked_by: set[int] = set()
+        muting: dict[int, bool] = {}
+        notes: dict[int, str] = {}
+        blocked_domains: set[str] = set()
         if ids:
             rows = await Follow.filter(account_id=viewer.id, target_id__in=ids).values_list(
                 "target_id", "state"
@@ -214,6 +224,22 @@ class Serializer:
             ).values_list("account_id", "target_id")
             blocking = {int(t) for a, t in blocks if a == viewer.id}
             blocked_by = {int(a) for a, t in blocks if t == viewer.id}
+            mute_rows = await Mute.filter(
+                mute_rules.active_mutes(viewer.id), target_id__in=ids
+            ).values_list("target_id", "notifications")
+            muting = {int(t): bool(n) for t, n in mute_rows}
+            note_rows = await AccountNote.filter(
+                account_id=viewer.id, target_id__in=ids
+            ).values_list("target_id", "comment")
+            notes = {int(t): str(c) for t, c in note_rows}
+            domains = {t.domain.lower() for t in targets if t.domain}
+            if domains:
+                blocked_domains = {
+                    str(d)
+                    for d in await UserDomainBlock.filter(
+                        account_id=viewer.id, domain__in=list(domains)
+                    ).values_list("domain", flat=True)
+                }
         result: list[Json] = []
         for target in targets:
             mine = outgoing.get(target.id)
@@ -228,13 +254,13 @@ class Serializer:
                     "followed_by": theirs is FollowState.ACCEPTED,
                     "blocking": target.id in blocking,
                     "blocked_by": target.id in blocked_by,
-                    "muting": False,
-                    "muting_notifications": False,
+                    "muting": target.id in muting,
+                    "muting_notifications": muting.get(target.id, False),
                     "requested": mine is FollowState.PENDING,
                     "requested_by": theirs is FollowState.PENDING,
-                    "domain_blocking": False,
+                    "domain_blocking": (target.domain or "").lower() in blocked_domains,
                     "endorsed": False,
-                    "note": "",
+                    "note": notes.get(target.id, ""),
                 }
             )
         return result
@@ -313,7 +339,7 @@ class Serializer:
             "card": None,
             "language": s.language,
             "text": None,
-            "filtered": [],
+            "filtered": loaded.filtered.get(s.id, []),
         }
         if self.viewer is not None:
             data.update(
@@ -444,6 +470,7 @@ class _Loaded:
         self.reblogged: set[int] = set()
         self.bookmarked: set[int] = set()
         self.pinned: set[int] = set()
+        self.filtered: dict[int, list[Json]] = {}
 
     async def _ids(self, query: Any, column: str) -> set[int]:
         return {int(value) for value in await query.values_list(column, flat=True)}
@@ -519,6 +546,22 @@ class _Loaded:
             self.pinned = await self._ids(
                 StatusPin.filter(account_id=viewer.id, status_id__in=ids), "status_id"
             )
+            compiled = ser.filters
+            if compiled is None:
+                compiled = await filter_rules.active_filters(viewer)
+            self._filter(compiled)
+
+    def _filter(self, compiled: filter_rules.CompiledFilters) -> None:
+        """Every filter each post matches (in any context: apps check the context), a boost
+        by the post it boosts."""
+        if not compiled:
+            return
+        for s in self.statuses.values():
+            inner_id = s.reblog_of_id  # type: ignore[attr-defined]
+            inner = self.statuses.get(inner_id) if inner_id is not None else None
+            found = compiled.match_status(s, inner=inner)
+            if found:
+                self.filtered[s.id] = [filter_result_json(m) for m in found]
 
 
 def _html_to_source(note: str) -> str:

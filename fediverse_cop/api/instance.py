@@ -5,7 +5,7 @@ Mastodon.py parses the leading ``x.y.z``, Phanpy and Ice Cubes compare it), then
 our own name and version. ``api_versions.mastodon`` says which API revision we follow.
 
 Stubs (empty answers, so apps do not fail at start-up): custom emojis, rules,
-trends, suggestions, announcements, lists, filters (v1 and v2) and markers.
+trends, suggestions.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from fediverse_cop.models import (
     Status,
 )
 from fediverse_cop.services import instance as instance_service
-from fediverse_cop.services import media
+from fediverse_cop.services import media, push
 from fediverse_cop.services.context import ServerContext, utcnow
 from fediverse_cop.services.statuses import MAX_TEXT
 from fediverse_cop.settings import RegistrationMode
@@ -174,6 +174,7 @@ async def instance_v2(request: Request) -> Response:
     configuration["accounts"]["max_display_name_length"] = 100
     configuration["media_attachments"]["description_limit"] = media.MAX_DESCRIPTION
     configuration["translation"] = {"enabled": False}
+    configuration["vapid"] = {"public_key": await push.vapid_public_key()}
     return ok(
         {
             "domain": ctx.domain,
@@ -306,9 +307,4 @@ routes: list[BaseRoute] = [
     Route("/api/v1/trends/tags", _public_empty([]), methods=["GET"]),
     Route("/api/v1/trends/statuses", _public_empty([]), methods=["GET"]),
     Route("/api/v1/trends/links", _public_empty([]), methods=["GET"]),
-    Route("/api/v1/announcements", _user_empty("read", []), methods=["GET"]),
-    Route("/api/v1/lists", _user_empty("read:lists", []), methods=["GET"]),
-    Route("/api/v1/filters", _user_empty("read:filters", []), methods=["GET"]),
-    Route("/api/v2/filters", _user_empty("read:filters", []), methods=["GET"]),
-    Route("/api/v1/markers", _user_empty("read:statuses", {}), methods=["GET"]),
 ]

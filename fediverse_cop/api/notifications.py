@@ -5,7 +5,10 @@ boosts, mentions, edits; see :mod:`fediverse_cop.services.notifications`). Readi
 them applies the visibility policy again: a notification about a post the
 viewer can no longer see (deleted, or followers-only after an unfollow) is
 skipped, and a single one answers 404 like a missing one. Notifications from
-accounts the viewer blocks or that are suspended are not shown.
+accounts the viewer blocks or that are suspended are not shown, nor those from
+accounts muted with their notifications, from domains the viewer blocks (but for
+accounts followed there), or about posts a ``hide`` filter of the
+``notifications`` context matches.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+from tortoise.expressions import Q, Subquery
 
 from fediverse_cop.api.auth import require_user
 from fediverse_cop.api.entities import Serializer
@@ -33,6 +37,7 @@ from fediverse_cop.models import (
     StatusMention,
     Visibility,
 )
+from fediverse_cop.services import filters, mutes
 from fediverse_cop.services.errors import Invalid, NotFound
 
 DEFAULT_LIMIT = 40
@@ -119,8 +124,17 @@ async def list_notifications(request: Request) -> Response:
     blocked = await AccountBlock.filter(account_id=viewer.id).values_list("target_id", flat=True)
     if blocked:
         query = query.exclude(from_account_id__in=list(blocked))
+    query = query.exclude(from_account_id__in=mutes.muted_ids(viewer.id, notifications_only=True))
+    followed = Follow.filter(account_id=viewer.id, state=FollowState.ACCEPTED)
+    query = query.filter(
+        ~Q(from_account_id__in=mutes.blocked_domain_accounts(viewer.id))
+        | Q(from_account_id__in=Subquery(followed.values("target_id")))
+    )
     rows = page.arrange(await page.apply(query).select_related("from_account", "status"))
     shown = await _visible(rows, viewer)
+    about = [n.status for n in shown if n.status is not None]
+    hidden = await filters.hidden_ids(about, await filters.active_filters(viewer), "notifications")
+    shown = [n for n in shown if n.status is None or n.status.id not in hidden]
     body = await Serializer(request.app.state.ctx, viewer).notifications(shown)
     return ok(body, headers=link_header(request, [n.id for n in rows], page))
 

@@ -12,7 +12,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from fediverse_cop.api.auth import Forbidden, optional_user, require_user
+from fediverse_cop.api import scheduled_statuses
+from fediverse_cop.api.auth import Forbidden, authenticate, optional_user, require_user
 from fediverse_cop.api.entities import Json, Serializer
 from fediverse_cop.api.pagination import Page, link_header, parse_id
 from fediverse_cop.api.params import Params
@@ -26,13 +27,12 @@ from fediverse_cop.models import (
     StatusEdit,
     Visibility,
 )
-from fediverse_cop.services import statuses, timelines
+from fediverse_cop.services import scheduled, statuses, timelines
 from fediverse_cop.services.errors import Invalid, NotFound
 from fediverse_cop.services.remote import Federation
 from fediverse_cop.services.statuses import KEEP, Draft, PollDraft
 
 RECORD_NOT_FOUND = "Record not found"
-NOT_SCHEDULED = "scheduled posts are not supported yet"
 
 
 def _fed(request: Request) -> Federation:
@@ -118,8 +118,7 @@ async def _community(params: Params) -> Account | None:
 async def create_status(request: Request) -> Response:
     user = await require_user(request, "write:statuses")
     params = await Params.read(request)
-    if params.has("scheduled_at") and params.text("scheduled_at"):
-        raise Invalid(NOT_SCHEDULED)
+    scheduled_at = params.text("scheduled_at", max_length=64) or None
     parent = None
     if params.has("in_reply_to_id") and params.text("in_reply_to_id"):
         parent = await timelines.get_visible(user, parse_id(params.raw("in_reply_to_id")) or 0)
@@ -138,6 +137,17 @@ async def create_status(request: Request) -> Response:
         poll=_poll(params),
     )
     key = request.headers.get("idempotency-key") or None
+    if scheduled_at is not None:
+        # Kept for later: the answer is a ScheduledStatus, as Mastodon's.
+        auth = await authenticate(request)
+        row = await scheduled.schedule(
+            user,
+            draft,
+            scheduled.parse_time(scheduled_at),
+            application_id=auth.token.app_id if auth is not None else None,  # type: ignore[attr-defined]
+            idempotency=key,
+        )
+        return ok((await scheduled_statuses.render(request, user, [row]))[0])
     status = await statuses.post_once(_fed(request), user, draft, key)
     return ok(await _serializer(request, user).status(status))
 

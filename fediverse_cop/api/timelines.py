@@ -1,8 +1,11 @@
-"""Timelines in the client API: home, public, hashtag, and an account's (or community's) statuses.
+"""Timelines in the client API: home, public, hashtag, list, and an account's (or
+community's) statuses.
 
 Each is one query built by :mod:`fediverse_cop.services.timelines`, paginated by
 status id with ``max_id``/``since_id``/``min_id``/``limit`` and a ``Link`` header,
-and serialized with a fixed number of queries.
+and serialized with a fixed number of queries. The viewer's ``hide`` filters of the
+timeline's context then take matching posts out of the page (which may come out
+shorter; the ``Link`` header still follows the rows read).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from fediverse_cop.api.pagination import Page, link_header, parse_id
 from fediverse_cop.api.params import Params
 from fediverse_cop.api.responses import ok
 from fediverse_cop.models import Account, Status
-from fediverse_cop.services import timelines
+from fediverse_cop.services import filters, lists, timelines
 from fediverse_cop.services.errors import NotFound
 from fediverse_cop.services.timelines import AccountFilter, PublicFilter
 
@@ -26,10 +29,18 @@ RECORD_NOT_FOUND = "Record not found"
 MAX_TAGS = 4
 
 
-async def _page(request: Request, viewer: Account | None, query: QuerySet[Status]) -> Response:
+async def _page(
+    request: Request, viewer: Account | None, query: QuerySet[Status], context: str
+) -> Response:
     page = Page.of(await Params.read(request))
     rows = page.arrange(await page.apply(query))
-    data = await Serializer(request.app.state.ctx, viewer).statuses(rows)
+    serializer = Serializer(request.app.state.ctx, viewer)
+    shown = rows
+    if viewer is not None and rows:
+        serializer.filters = await filters.active_filters(viewer)
+        hidden = await filters.hidden_ids(rows, serializer.filters, context)
+        shown = [s for s in rows if s.id not in hidden]
+    data = await serializer.statuses(shown)
     return ok(data, headers=link_header(request, [s.id for s in rows], page))
 
 
@@ -43,13 +54,14 @@ def _public_filter(params: Params) -> PublicFilter:
 
 async def home(request: Request) -> Response:
     user = await require_user(request, "read:statuses")
-    return await _page(request, user, timelines.home(user))
+    return await _page(request, user, timelines.home(user), "home")
 
 
 async def public(request: Request) -> Response:
     viewer = await optional_user(request, "read:statuses")
     params = await Params.read(request)
-    return await _page(request, viewer, timelines.public(viewer, _public_filter(params)))
+    query = timelines.public(viewer, _public_filter(params))
+    return await _page(request, viewer, query, "public")
 
 
 async def tag(request: Request) -> Response:
@@ -63,7 +75,7 @@ async def tag(request: Request) -> Response:
         all_of=params.texts("all", max_items=MAX_TAGS),
         none_of=params.texts("none", max_items=MAX_TAGS),
     )
-    return await _page(request, viewer, query)
+    return await _page(request, viewer, query, "public")
 
 
 async def account_statuses(request: Request) -> Response:
@@ -80,12 +92,25 @@ async def account_statuses(request: Request) -> Response:
         exclude_reblogs=params.flag("exclude_reblogs"),
         tagged=params.text("tagged", max_length=255) or None,
     )
-    return await _page(request, viewer, timelines.of_account(viewer, account, options))
+    query = timelines.of_account(viewer, account, options)
+    return await _page(request, viewer, query, "account")
+
+
+async def list_timeline(request: Request) -> Response:
+    """A list's timeline; a joined community's (a list too) is the community's statuses."""
+    user = await require_user(request, "read:lists")
+    found = await lists.find(user, parse_id(request.path_params["list_id"]))
+    if found.community is not None:
+        query = timelines.community_timeline(user, found.community)
+    else:
+        query = timelines.list_timeline(user, found.own())
+    return await _page(request, user, query, "home")
 
 
 routes: list[BaseRoute] = [
     Route("/api/v1/timelines/home", home, methods=["GET"]),
     Route("/api/v1/timelines/public", public, methods=["GET"]),
     Route("/api/v1/timelines/tag/{hashtag}", tag, methods=["GET"]),
+    Route("/api/v1/timelines/list/{list_id}", list_timeline, methods=["GET"]),
     Route("/api/v1/accounts/{id}/statuses", account_statuses, methods=["GET"]),
 ]

@@ -12,7 +12,15 @@ from typing import Annotated, Any
 import typer
 
 from fediverse_cop import __version__, db
-from fediverse_cop.cli import communities, domains, federation, invites, queue, users
+from fediverse_cop.cli import (
+    announcements,
+    communities,
+    domains,
+    federation,
+    invites,
+    queue,
+    users,
+)
 from fediverse_cop.cli.common import (
     emit_one,
     fail,
@@ -41,6 +49,7 @@ app.add_typer(domains.app, name="domain")
 app.add_typer(invites.app, name="invite")
 app.add_typer(queue.app, name="queue")
 app.add_typer(federation.app, name="federation")
+app.add_typer(announcements.app, name="announcement")
 
 
 def _version(value: bool) -> None:

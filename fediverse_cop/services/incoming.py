@@ -41,6 +41,7 @@ from activitypub.http import ApDocument
 from activitypub.origins import OriginRefusal, check_authority, check_object_origin, safe_url
 from activitypub.origins import same_origin as _same_origin
 from activitypub.vocab import ASObject
+from fediverse_cop import streaming
 from fediverse_cop.ids import new_id
 from fediverse_cop.models import (
     Account,
@@ -56,7 +57,7 @@ from fediverse_cop.models import (
 )
 from fediverse_cop.models.accounts import URI_LENGTH
 from fediverse_cop.models.enums import NotificationType
-from fediverse_cop.services import notifications
+from fediverse_cop.services import conversations, notifications, polls
 from fediverse_cop.services.context import utcnow
 from fediverse_cop.services.errors import ServiceError
 from fediverse_cop.services.remote import (
@@ -396,11 +397,15 @@ async def store_post(
                     await Tag.bulk_create(missing, ignore_conflicts=True)
                 tags = await Tag.filter(name__in=names)
                 await StatusTag.bulk_create([StatusTag(status=status, tag=tag) for tag in tags])
+            if obj.has_type("Question"):
+                await polls.store_remote_poll(status, obj)
     except IntegrityError:
         found = await Status.get_or_none(uri=uri)
         if found is None:
             raise
         return found
+    await conversations.record(status)
+    await streaming.publish_status(status.id)
     for account in mentioned:
         await notifications.notify(account, author, NotificationType.MENTION, status)
     return status
@@ -471,6 +476,8 @@ async def update_post(actor: Account, activity: ASObject) -> Status | None:
         )
     )
     _refusal(check_object_origin(obj.data, delivered_by_actor=actor.uri))
+    if obj.has_type("Question"):
+        await polls.update_remote_poll(status, obj)  # new counts come without a new `updated`
     now = utcnow()
     edited_at = min(obj.updated or now, now)
     if status.edited_at is not None and edited_at <= status.edited_at:
@@ -502,6 +509,7 @@ async def update_post(actor: Account, activity: ASObject) -> Status | None:
         await status.save(
             update_fields=["content", "summary", "sensitive", "attachments", "edited_at"]
         )
+    await streaming.publish_status_update(status.id)
     boosts = Status.filter(reblog_of_id=status.id, deleted_at=None)
     boosters = await boosts.values_list("account_id", flat=True)
     likers = await Favourite.filter(status_id=status.id).values_list("account_id", flat=True)
@@ -539,6 +547,7 @@ async def delete_object(fed: Federation, actor: Account, activity: ASObject) -> 
         async with in_transaction():
             await Status.filter(id=status.id).update(deleted_at=now)
             await Status.filter(reblog_of_id=status.id, deleted_at=None).update(deleted_at=now)
+        await streaming.publish_delete(status.id)
     await record_tombstone(status.uri, actor, now)
 
 
@@ -622,7 +631,7 @@ async def announce_post(
     published = _published(activity, now)
     to, cc = list(activity.to), list(activity.cc)
     try:
-        return await Status.create(
+        boost = await Status.create(
             id=_id_at(published),
             uri=_bounded_uri(announce_id) or "",
             account=actor,
@@ -636,6 +645,8 @@ async def announce_post(
         )
     except IntegrityError:
         return await Status.get(uri=announce_id)
+    await streaming.publish_status(boost.id)
+    return boost
 
 
 async def undo_announce(actor: Account, announce_id: str) -> bool:
@@ -648,6 +659,7 @@ async def undo_announce(actor: Account, announce_id: str) -> bool:
     if boost.account.uri != actor.uri:
         raise NotAccepted("only the booster can undo a boost")
     await boost.delete()
+    await streaming.publish_delete(boost.id, account_id=actor.id)
     await record_tombstone(announce_id, actor, utcnow())
     return True
 

@@ -2,7 +2,8 @@
 
 Every place that records an interaction calls :func:`notify`; it decides whether
 the recipient hears of it (only local accounts, never about oneself, never from
-someone they block) and keeps one notification per (recipient, type, actor,
+someone they block, mute with notifications, or whose domain they block unless
+they follow them) and keeps one notification per (recipient, type, actor,
 status), so a repeated activity does not notify twice.
 """
 
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 import logging
 
+from fediverse_cop import streaming
 from fediverse_cop.models import Account, AccountBlock, Notification, NotificationType, Status
+from fediverse_cop.services import mutes, push
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +29,8 @@ async def notify(
         return None
     if await AccountBlock.exists(account_id=recipient.id, target_id=actor.id):
         return None
+    if await mutes.silenced(recipient, actor):
+        return None
     existing = await Notification.get_or_none(
         account_id=recipient.id,
         from_account_id=actor.id,
@@ -34,9 +39,13 @@ async def notify(
     )
     if existing is not None:
         return existing
-    return await Notification.create(
+    created = await Notification.create(
         account=recipient, from_account=actor, type=kind, status=status
     )
+    await streaming.publish_notification(created.id)
+    # Web Push runs in the background (services/push.py), never in this request.
+    push.enqueue(created.id)
+    return created
 
 
 async def withdraw(

@@ -21,6 +21,7 @@ from tortoise.transactions import in_transaction
 from activitypub import vocab
 from activitypub.html import render_plain_text
 from activitypub.uris import Kind, LocalURIs
+from fediverse_cop import streaming
 from fediverse_cop.converters import local_status_to_as_note
 from fediverse_cop.ids import new_id
 from fediverse_cop.models import (
@@ -40,7 +41,7 @@ from fediverse_cop.models import (
     Visibility,
 )
 from fediverse_cop.models.enums import NotificationType
-from fediverse_cop.services import groups, notifications
+from fediverse_cop.services import conversations, groups, notifications
 from fediverse_cop.services.context import ServerContext, utcnow
 from fediverse_cop.services.errors import Invalid, NotFound
 from fediverse_cop.services.follows import activity_uri
@@ -145,8 +146,12 @@ async def post(
         recipients.setdefault(parent.account.uri, parent.account)
     recipients.pop(author.uri, None)
     to, cc = addressing(draft.visibility, author.followers_uri or "", recipients)
+    visibility = draft.visibility
     if community is not None:
         to, cc = groups.community_addressing(to, cc, community)
+        members_only = await groups.members_only_addressing(community, recipients)
+        if members_only is not None:
+            visibility, to, cc, recipients = members_only
     # The post and its delivery job are written together, or not at all.
     async with in_transaction():
         status_id = new_id()
@@ -161,7 +166,7 @@ async def post(
             text=draft.text,
             summary=draft.spoiler_text,
             sensitive=draft.sensitive or bool(draft.spoiler_text),
-            visibility=draft.visibility,
+            visibility=visibility,
             language=draft.language,
             to=to,
             cc=cc,
@@ -192,9 +197,11 @@ async def post(
             cc=cc,
             published=status.published_at,
         )
-        await enqueue(create, author, _audience(author, draft.visibility, recipients.values()))
+        await enqueue(create, author, _audience(author, visibility, recipients.values()))
         if community is not None:
             await groups.after_local_post(fed, status, create)
+    await conversations.record(status)
+    await streaming.publish_status(status.id)
     return status
 
 
@@ -343,6 +350,7 @@ async def edit(
             media=media,
             poll=poll,
         )
+    await streaming.publish_status_update(status.id)
     return status
 
 
@@ -432,6 +440,7 @@ async def delete(fed: Federation, author: Account, status: Status) -> Status:
         )
         await _send_about(status, author, deletion)
         await groups.after_local_change(fed, status, deletion)
+    await streaming.publish_delete(status.id)
     return status
 
 
@@ -498,6 +507,7 @@ async def reblog(
         recipients.append(status.account.uri)
     await enqueue(announce, account, recipients, ordering_key=status.uri)
     await notifications.notify(status.account, account, NotificationType.REBLOG, status)
+    await streaming.publish_status(boost.id)
     return boost
 
 
@@ -593,6 +603,13 @@ async def _replace_poll(status: Status, draft: PollDraft | None) -> None:
     await _create_poll(status, draft)
 
 
+async def check_draft(author: Account, draft: Draft) -> None:
+    """What :func:`post` would refuse in ``draft``'s content and uploads, without posting
+    (scheduled posts are checked when they are scheduled)."""
+    _check_content(draft.text, draft.media_ids, draft.poll)
+    await _attachable_media(author, draft.media_ids)
+
+
 # -- idempotency ------------------------------------------------------------------------------
 
 
@@ -672,6 +689,7 @@ async def unreblog(fed: Federation, account: Account, status: Status) -> None:
         )
         await boost.delete()
         await enqueue(undo, account, recipients, ordering_key=status.uri)
+    await streaming.publish_delete(boost.id, account_id=account.id)
     await notifications.withdraw(status.account, account, NotificationType.REBLOG, status)
 
 

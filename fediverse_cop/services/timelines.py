@@ -5,9 +5,12 @@ query: the visibility policy of :func:`fediverse_cop.services.visibility.can_vie
 written as a filter, so a page costs the same whatever it holds. The filters:
 
 - deleted posts, boosts of deleted posts and posts of suspended accounts: nobody;
+- posts removed by a community moderator (``removed_at``) and boosts of them: nobody;
 - public and unlisted posts: everyone;
 - followers-only posts: their author, accepted followers and mentioned accounts;
-- direct posts: their author and mentioned accounts.
+- direct posts: their author and mentioned accounts;
+- followers-only and direct posts in a community (``audience``): also its members
+  (accepted followers of the group, and the staff of a local community).
 
 Timelines narrow that down further: ``home`` (what the viewer follows, joined
 communities, what is addressed to them), ``public``, ``tag`` and an account's
@@ -20,22 +23,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tortoise.expressions import Q, Subquery
+from tortoise.expressions import Q, RawSQL, Subquery
 from tortoise.queryset import QuerySet
 
 from fediverse_cop.models import (
     Account,
     AccountBlock,
     ActorType,
+    CommunityRole,
     Follow,
     FollowState,
+    ListAccount,
     MediaAttachment,
     Status,
     StatusMention,
     StatusPin,
     StatusTag,
+    TagFollow,
     Visibility,
 )
+from fediverse_cop.models import List as UserList
+from fediverse_cop.services import filters, mutes
+from fediverse_cop.services.visibility import COMMUNITY_STAFF
 
 OPEN = (Visibility.PUBLIC, Visibility.UNLISTED)
 # Bounds of a thread (GET /api/v1/statuses/:id/context).
@@ -54,11 +63,24 @@ def _mentioning(viewer: Account) -> Subquery:
     return Subquery(StatusMention.filter(account_id=viewer.id).values("status_id"))
 
 
+def _member_of(viewer: Account) -> Subquery:
+    """The URIs of the groups ``viewer`` is a member of: followed (accepted), or a local
+    community where they are owner, moderator or trainer."""
+    staff = CommunityRole.filter(account_id=viewer.id, role__in=COMMUNITY_STAFF)
+    return Subquery(
+        Account.filter(
+            Q(id__in=_followed(viewer)) | Q(id__in=Subquery(staff.values("community__account_id"))),
+            actor_type=ActorType.GROUP,
+        ).values("uri")
+    )
+
+
 def alive() -> Q:
-    """Not deleted, not a boost of a deleted post, not by a suspended account."""
+    """Not deleted, not a boost of a deleted post, not by a suspended account; not removed
+    by a community moderator, nor a boost of a removed post."""
     return (
-        Q(deleted_at=None)
-        & (Q(reblog_of_id=None) | Q(reblog_of__deleted_at=None))
+        Q(deleted_at=None, removed_at=None)
+        & (Q(reblog_of_id=None) | Q(reblog_of__deleted_at=None, reblog_of__removed_at=None))
         & ~Q(account_id__in=Subquery(Account.filter(suspended_at__not_isnull=True).values("id")))
     )
 
@@ -72,6 +94,10 @@ def visible_to(viewer: Account | None) -> Q:
         | Q(account_id=viewer.id)
         | Q(id__in=_mentioning(viewer))
         | Q(visibility=Visibility.PRIVATE, account_id__in=_followed(viewer))
+        | Q(
+            visibility__in=(Visibility.PRIVATE, Visibility.DIRECT),
+            audience__in=_member_of(viewer),
+        )
     )
 
 
@@ -81,6 +107,44 @@ def not_blocked(viewer: Account | None) -> Q:
         return Q()
     blocked = AccountBlock.filter(account_id=viewer.id).values("target_id")
     return ~Q(account_id__in=Subquery(blocked))
+
+
+def not_muted(viewer: Account | None) -> Q:
+    """Leaves out the posts and boosts of accounts the viewer mutes, and boosts of their posts."""
+    if viewer is None:
+        return Q()
+    muted = mutes.muted_ids(viewer.id)
+    return ~Q(account_id__in=muted) & (
+        Q(reblog_of_id=None)
+        | ~Q(reblog_of_id__in=Subquery(Status.filter(account_id__in=muted).values("id")))
+    )
+
+
+def not_domain_blocked(viewer: Account | None, *, keep_followed: bool = False) -> Q:
+    """Leaves out posts from the domains the viewer blocks, and boosts of them; with
+    ``keep_followed``, not those of accounts the viewer still follows there."""
+    if viewer is None:
+        return Q()
+    there = mutes.blocked_domain_accounts(viewer.id)
+    own = ~Q(account_id__in=there)
+    boosted = Q(reblog_of_id=None) | ~Q(
+        reblog_of_id__in=Subquery(Status.filter(account_id__in=there).values("id"))
+    )
+    if keep_followed:
+        own = own | Q(account_id__in=_followed(viewer))
+        boosted = boosted | Q(
+            reblog_of_id__in=Subquery(Status.filter(account_id__in=_followed(viewer)).values("id"))
+        )
+    return own & boosted
+
+
+def unwanted_left_out(viewer: Account | None, *, keep_followed: bool = False) -> Q:
+    """Blocked and muted accounts and blocked domains left out."""
+    return (
+        not_blocked(viewer)
+        & not_muted(viewer)
+        & not_domain_blocked(viewer, keep_followed=keep_followed)
+    )
 
 
 def with_media() -> Q:
@@ -96,25 +160,77 @@ def visible(viewer: Account | None) -> QuerySet[Status]:
 
 def home(viewer: Account) -> QuerySet[Status]:
     """The viewer's own posts and boosts, those of accounts they follow, posts addressed to
-    them, and posts in the communities they joined.
+    them, posts in the communities they joined, and public posts with the hashtags they
+    follow.
 
     A joined community's boost of a public post in it is left out: the post itself is
     there already. Its boosts of other posts, and of posts only members see, stay.
+    Muted accounts and blocked domains (but for accounts still followed there) are left
+    out, and so are the members of the viewer's exclusive lists (their posts are in the
+    list), unless a post is addressed to the viewer.
     """
     joined = Subquery(
         Account.filter(id__in=_followed(viewer), actor_type=ActorType.GROUP).values("uri")
     )
+    followed_tags = Subquery(TagFollow.filter(account_id=viewer.id).values("tag_id"))
+    exclusive_lists = UserList.filter(account_id=viewer.id, exclusive=True).values("id")
+    exclusive = Subquery(
+        ListAccount.filter(user_list_id__in=Subquery(exclusive_lists)).values("account_id")
+    )
     return Status.filter(
         visible_to(viewer),
-        not_blocked(viewer),
+        unwanted_left_out(viewer, keep_followed=True),
         Q(account_id=viewer.id)
         | Q(account_id__in=_followed(viewer))
         | Q(id__in=_mentioning(viewer))
-        | Q(audience__in=joined),
+        | Q(audience__in=joined)
+        | Q(
+            visibility=Visibility.PUBLIC,
+            reblog_of_id=None,
+            id__in=Subquery(StatusTag.filter(tag_id__in=followed_tags).values("status_id")),
+        ),
         Q(reblog_of_id=None)
         | Q(reblog_of__audience=None)
         | ~Q(reblog_of__audience__in=joined, reblog_of__visibility__in=OPEN),
+        ~Q(account_id__in=exclusive) | Q(id__in=_mentioning(viewer)),
     )
+
+
+def list_timeline(viewer: Account, user_list: UserList) -> QuerySet[Status]:
+    """The posts and boosts of a list's members the viewer still follows, with replies as
+    the list's ``replies_policy`` says: to the viewer and self-replies always; to list
+    members (``list``), to any account the viewer follows (``followed``), or no others
+    (``none``)."""
+    members = Subquery(
+        ListAccount.filter(user_list_id=user_list.id, account_id__in=_followed(viewer)).values(
+            "account_id"
+        )
+    )
+    # A self-reply: the parent's author is the row's own (the outer table by its name).
+    replies = Q(in_reply_to_uri=None) | Q(
+        in_reply_to__account_id=RawSQL(f'"{Status._meta.db_table}"."account_id"')
+    )
+    answered: Subquery | None = None
+    if user_list.replies_policy == "list":
+        answered = members
+    elif user_list.replies_policy == "followed":
+        answered = _followed(viewer)
+    parents = Q(account_id=viewer.id)
+    if answered is not None:
+        parents = parents | Q(account_id__in=answered)
+    replies = replies | Q(in_reply_to_id__in=Subquery(Status.filter(parents).values("id")))
+    return Status.filter(
+        visible_to(viewer),
+        unwanted_left_out(viewer, keep_followed=True),
+        replies,
+        account_id__in=members,
+    )
+
+
+def community_timeline(viewer: Account, community: Account) -> QuerySet[Status]:
+    """A joined community as a list: its statuses (:func:`of_account`) less muted and
+    blocked accounts and blocked domains."""
+    return of_account(viewer, community, AccountFilter()).filter(unwanted_left_out(viewer))
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +242,7 @@ class PublicFilter:
 
 def _public(viewer: Account | None, options: PublicFilter) -> QuerySet[Status]:
     query = Status.filter(
-        alive(), not_blocked(viewer), visibility=Visibility.PUBLIC, reblog_of_id=None
+        alive(), unwanted_left_out(viewer), visibility=Visibility.PUBLIC, reblog_of_id=None
     )
     if options.local:
         query = query.filter(local=True)
@@ -236,7 +352,10 @@ async def ancestors(viewer: Account | None, status: Status) -> list[Status]:
         parent = above[0] if above else None
     if not chain:
         return []
-    rows = {s.id: s for s in await visible(viewer).filter(id__in=chain)}
+    found = await visible(viewer).filter(
+        unwanted_left_out(viewer, keep_followed=True), id__in=chain
+    )
+    rows = {s.id: s for s in await filters.without_hidden(viewer, found, "thread")}
     return [rows[i] for i in reversed(chain) if i in rows]
 
 
@@ -273,5 +392,8 @@ async def descendants(viewer: Account | None, status: Status) -> list[Status]:
     walk(status.id)
     if not order:
         return []
-    rows_by_id = {s.id: s for s in await visible(viewer).filter(id__in=order)}
+    below = await visible(viewer).filter(
+        unwanted_left_out(viewer, keep_followed=True), id__in=order
+    )
+    rows_by_id = {s.id: s for s in await filters.without_hidden(viewer, below, "thread")}
     return [rows_by_id[i] for i in order if i in rows_by_id]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from functools import wraps
 
-from fediverse_cop.services import groups, incoming
+from fediverse_cop.services import groups, incoming, moderation_groups
 from inbox.dispatch import Handler, Handling, Refused, handles
 
 POSTS = ("Note", "Question", "Page", "Article")
@@ -48,6 +48,9 @@ async def on_update(handling: Handling) -> None:
 @handles("Delete", *POSTS, "Tombstone", "Object", *ACTORS)
 @refusing
 async def on_delete(handling: Handling) -> None:
+    # A community moderator removing someone else's post in one of our communities.
+    if await moderation_groups.receive_removal(handling.fed, handling.actor, handling.activity):
+        return
     in_community = await groups.community_post(handling.fed, handling.activity.object_id)
     await incoming.delete_object(handling.fed, handling.actor, handling.activity)
     await groups.after_remote_delete(handling.fed, in_community, handling.activity)

@@ -8,6 +8,7 @@ against it (tests/api/openapi.py), so each endpoint test also checks the shape.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ import pytest
 from activitypub.keys import generate_rsa_keypair
 from fediverse_cop.app import create_app
 from fediverse_cop.models import Account, InstanceRole, OAuthApp
-from fediverse_cop.services import accounts, oauth, passwords
+from fediverse_cop.services import accounts, oauth, passwords, push
 from fediverse_cop.services import scopes as scope_rules
 from fediverse_cop.services.context import ServerContext
 from fediverse_cop.services.remote import Federation
@@ -94,6 +95,14 @@ class Api:
         ):
             openapi.validate(path.split("?")[0], method, response.status_code, response.json())
         return response
+
+    async def quiet(self) -> None:
+        """Wait until the notifications made so far are pushed (background work that would
+        otherwise run during a measurement)."""
+        pusher = push.active()
+        if pusher is not None:
+            async with asyncio.timeout(10):
+                await pusher.drain()
 
     async def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return await self.request("GET", path, **kwargs)

@@ -326,6 +326,7 @@ async def test_a_page_costs_a_fixed_number_of_queries(api: Api) -> None:
     original = await post(api, alice, "count me")
 
     async def page_queries() -> int:
+        await api.quiet()
         with counting_queries() as seen:
             await listed(api, alice)
         return len(seen)

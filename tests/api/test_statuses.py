@@ -147,7 +147,7 @@ async def test_bad_posts_are_refused_with_422(api: Api) -> None:
         {"status": "poll", "poll": {"options": ["a", "a"], "expires_in": 3600}},
         {"status": "poll", "poll": {"options": ["a", "b"], "expires_in": 10}},
         {"status": "poll", "poll": {"options": ["a", "b", "c", "d", "e"], "expires_in": 3600}},
-        {"status": "later", "scheduled_at": "2099-01-01T00:00:00Z"},
+        {"status": "too soon", "scheduled_at": "2000-01-01T00:00:00Z"},
         {"status": "where", "visibility": "everyone"},
         {"status": "community", "community_id": alice.id},
     ]
@@ -155,10 +155,6 @@ async def test_bad_posts_are_refused_with_422(api: Api) -> None:
         response = await api.post("/api/v1/statuses", as_=alice, json=body)
         assert response.status_code == 422, (body, response.text)
         assert isinstance(response.json()["error"], str)
-    scheduled = await api.post(
-        "/api/v1/statuses", as_=alice, json={"status": "x", "scheduled_at": "2099-01-01"}
-    )
-    assert scheduled.json()["error"] == "scheduled posts are not supported yet"
     assert await Status.all().count() == 0
 
 

@@ -1,0 +1,524 @@
+"""The streaming API over real sockets: WebSocket and server-sent events.
+
+The app runs in uvicorn inside the test's event loop (so the test can reach the
+hub) and clients connect over loopback: raw WebSocket clients from the
+``websockets`` package, and httpx for server-sent events. Each test checks what
+arrives where, and that nothing arrives where it must not: every "nothing
+arrived" is checked by a later event that the same stream does receive first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import socket
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+import uvicorn
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.typing import Subprotocol
+
+from fediverse_cop.app import create_app
+from fediverse_cop.models import Account, Status
+from fediverse_cop.services import accounts, oauth, passwords, timelines
+from fediverse_cop.settings import Settings
+from fediverse_cop.streaming import audience
+from fediverse_cop.streaming.events import Event, Kind
+from fediverse_cop.streaming.hub import CLOSE_OVERFLOW, CLOSE_REVOKED, Hub
+from tests.api.conftest import PASSWORD, Api, User
+
+TIMEOUT = 10.0
+
+
+@dataclass
+class Live:
+    api: Api
+    hub: Hub
+    base: str
+
+    @property
+    def ws_url(self) -> str:
+        return self.base.replace("http://", "ws://") + "/api/v1/streaming"
+
+    def ws(self, query: str = "", **kwargs: Any) -> Any:
+        return connect(self.ws_url + query, open_timeout=TIMEOUT, **kwargs)
+
+    async def post(self, user: User, text: str, **extra: Any) -> dict[str, Any]:
+        response = await self.api.post("/api/v1/statuses", as_=user, json={"status": text, **extra})
+        assert response.status_code == 200, response.text
+        data: dict[str, Any] = response.json()
+        return data
+
+    async def follow(self, user: User, target: User) -> None:
+        response = await self.api.post(f"/api/v1/accounts/{target.id}/follow", as_=user)
+        assert response.status_code == 200, response.text
+        assert response.json()["following"] is True
+
+
+@pytest.fixture
+async def live(
+    settings: Settings,
+    rsa_keys: list[tuple[str, str]],
+    password_hash: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[Live]:
+    """The app served by uvicorn on a loopback port, in this test's event loop."""
+    keys = iter(rsa_keys * 64)
+    monkeypatch.setattr(accounts, "generate_rsa_keypair", lambda: next(keys))
+    real_hash = passwords.hash_password
+    monkeypatch.setattr(
+        accounts,
+        "hash_password",
+        lambda password: password_hash if password == PASSWORD else real_hash(password),
+    )
+    app = create_app(dataclasses.replace(settings, in_process_workers=False))
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, lifespan="on", log_level="warning", ws="auto"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    deadline = time.monotonic() + TIMEOUT
+    while not server.started:
+        assert not task.done(), "uvicorn stopped while starting"
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        await asyncio.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    hub: Hub = app.state.streaming
+    hub.configure(heartbeat=0.3, token_recheck=0.2)
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=TIMEOUT) as client:
+            yield Live(Api(app.state.ctx, client, app.state.fed), hub, base)
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=TIMEOUT)
+
+
+async def frame(ws: ClientConnection) -> dict[str, Any]:
+    data: dict[str, Any] = orjson.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+    return data
+
+
+async def subscribed(ws: ClientConnection, live: Live, count: int = 1) -> None:
+    """Wait until the hub has ``count`` subscriptions in all (subscribing is asynchronous)."""
+    deadline = time.monotonic() + TIMEOUT
+    while sum(len(sub.streams) for sub in live.hub.subscribers) < count:
+        assert time.monotonic() < deadline, "the subscription was not made"
+        await asyncio.sleep(0.01)
+
+
+async def _wait_for_subscriptions(live: Live, count: int) -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while sum(len(sub.streams) for sub in live.hub.subscribers) < count:
+        assert time.monotonic() < deadline, "the subscriptions were not made"
+        await asyncio.sleep(0.01)
+
+
+def payload(message: dict[str, Any]) -> dict[str, Any]:
+    data: dict[str, Any] = orjson.loads(message["payload"])
+    return data
+
+
+# -- health, refusals, the three ways of passing the token ---------------------------------
+
+
+async def test_health_and_refusals(live: Live) -> None:
+    health = await live.api.client.get("/api/v1/streaming/health")
+    assert (health.status_code, health.text) == (200, "OK")
+    alice = await live.api.user("alice")
+    unknown = await live.api.get("/api/v1/streaming/nowhere", as_=alice)
+    assert unknown.status_code == 400
+    assert unknown.json() == {"error": "Unknown channel requested"}
+    no_tag = await live.api.get("/api/v1/streaming/hashtag", as_=alice)
+    assert no_tag.status_code == 400
+    # Every stream needs a user token, public ones included (as on Mastodon since 4.2).
+    anonymous = await live.api.get("/api/v1/streaming/public")
+    assert anonymous.status_code == 401
+    wrong = await live.api.get("/api/v1/streaming/public", token="not-a-token")
+    assert wrong.status_code == 401
+    app_token = await live.api.token(None, "read")
+    assert (await live.api.get("/api/v1/streaming/public", token=app_token)).status_code == 401
+    writer = await live.api.user("writer", scopes="write")
+    assert (await live.api.get("/api/v1/streaming/user", as_=writer)).status_code == 401
+
+    for query in ("", "?access_token=wrong", f"?access_token={writer.token}"):
+        with pytest.raises(InvalidStatus) as refused:
+            async with live.ws(query):
+                pass
+        assert refused.value.response.status_code == 401
+
+
+async def test_each_way_of_passing_the_token_streams(live: Live) -> None:
+    alice = await live.api.user("alice")
+    ways = [
+        live.ws("?stream=user", additional_headers={"Authorization": f"Bearer {alice.token}"}),
+        live.ws("?stream=user", subprotocols=[Subprotocol(alice.token)]),
+        live.ws(f"?stream=user&access_token={alice.token}"),
+    ]
+    async with ways[0] as by_header, ways[1] as by_protocol, ways[2] as by_query:
+        # The token sent as the subprotocol is echoed back, as browsers require.
+        assert by_protocol.subprotocol == alice.token
+        await subscribed(by_header, live, 3)
+        posted = await live.post(alice, "hello streams")
+        for ws in (by_header, by_protocol, by_query):
+            message = await frame(ws)
+            assert message["stream"] == ["user"]
+            assert message["event"] == "update"
+            assert isinstance(message["payload"], str)
+            assert payload(message)["id"] == posted["id"]
+            assert payload(message)["content"] == posted["content"]
+
+
+# -- subscribe and unsubscribe -------------------------------------------------------------
+
+
+async def test_subscribe_and_unsubscribe_frames(live: Live) -> None:
+    alice = await live.api.user("alice")
+    async with live.ws(f"?access_token={alice.token}") as ws:
+        await ws.send(orjson.dumps({"type": "subscribe", "stream": "nonsense"}).decode())
+        assert await frame(ws) == {"error": "Unknown stream type", "status": 400}
+        await ws.send(orjson.dumps({"type": "subscribe", "stream": "public:local"}).decode())
+        await ws.send(
+            orjson.dumps({"type": "subscribe", "stream": "hashtag", "tag": "Chem"}).decode()
+        )
+        await subscribed(ws, live, 2)
+        first = await live.post(alice, "plain post")
+        message = await frame(ws)
+        assert (message["stream"], payload(message)["id"]) == (["public:local"], first["id"])
+
+        tagged = await live.post(alice, "about #chem")
+        got = {tuple(m["stream"]): payload(m)["id"] for m in [await frame(ws), await frame(ws)]}
+        assert got == {("public:local",): tagged["id"], ("hashtag", "chem"): tagged["id"]}
+
+        await ws.send(orjson.dumps({"type": "unsubscribe", "stream": "public:local"}).decode())
+        deadline = time.monotonic() + TIMEOUT
+        while sum(len(s.streams) for s in live.hub.subscribers) != 1:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.01)
+        await live.post(alice, "no tag, not streamed any more")
+        again = await live.post(alice, "more #chem")
+        message = await frame(ws)
+        assert (message["stream"], payload(message)["id"]) == (["hashtag", "chem"], again["id"])
+
+
+async def test_scopes_decide_the_streams(live: Live) -> None:
+    reader = await live.api.user("reader", scopes="read:notifications")
+    async with live.ws(f"?access_token={reader.token}&stream=user:notification") as ws:
+        await ws.send(orjson.dumps({"type": "subscribe", "stream": "public"}).decode())
+        message = await frame(ws)
+        assert message == {"error": "Access token does not have the required scopes", "status": 401}
+
+
+# -- who receives what ---------------------------------------------------------------------
+
+
+async def test_events_reach_the_right_streams_and_no_others(live: Live) -> None:
+    alice = await live.api.user("alice")
+    bob = await live.api.user("bob")  # follows alice
+    carol = await live.api.user("carol")  # a stranger
+    await live.follow(bob, alice)
+
+    async with (
+        live.ws(f"?access_token={bob.token}&stream=user") as bob_user,
+        live.ws(f"?access_token={carol.token}&stream=user") as carol_user,
+        live.ws(f"?access_token={carol.token}&stream=public") as carol_public,
+        live.ws(f"?access_token={carol.token}&stream=direct") as carol_direct,
+        live.ws(f"?access_token={alice.token}&stream=user:notification") as alice_notes,
+    ):
+        await subscribed(bob_user, live, 5)
+        private = await live.post(alice, "followers only", visibility="private")
+        message = await frame(bob_user)
+        assert (message["event"], payload(message)["id"]) == ("update", private["id"])
+        assert payload(message)["visibility"] == "private"
+        assert payload(message)["favourited"] is False
+
+        public = await live.post(alice, "for everyone")
+        # The stranger's public stream gets the public post first: the private one never came.
+        message = await frame(carol_public)
+        assert (message["stream"], payload(message)["id"]) == (["public"], public["id"])
+        assert payload(await frame(bob_user))["id"] == public["id"]
+
+        # Bob favourites it: alice is notified; bob's next rendering says he favourited it.
+        favourite = await live.api.post(f"/api/v1/statuses/{public['id']}/favourite", as_=bob)
+        assert favourite.status_code == 200
+        note = await frame(alice_notes)
+        assert (note["stream"], note["event"]) == (["user:notification"], "notification")
+        assert payload(note)["type"] == "favourite"
+        assert payload(note)["account"]["id"] == bob.id
+        assert payload(note)["status"]["id"] == public["id"]
+
+        edited = await live.api.put(
+            f"/api/v1/statuses/{public['id']}", as_=alice, json={"status": "for everyone, edited"}
+        )
+        assert edited.status_code == 200
+        renderings = [payload(await frame(ws)) for ws in (bob_user, carol_public)]
+        for rendering in renderings:
+            assert rendering["content"] == edited.json()["content"]
+            assert rendering["edited_at"] is not None
+        assert [r["favourited"] for r in renderings] == [True, False]
+
+        deleted = await live.api.delete(f"/api/v1/statuses/{private['id']}", as_=alice)
+        assert deleted.status_code == 200
+        message = await frame(bob_user)
+        assert message == {"stream": ["user"], "event": "delete", "payload": private["id"]}
+
+        # A direct message to carol: a notification and a conversation for her, nothing
+        # for bob, whose next event is alice's next public post.
+        direct = await live.post(alice, "@carol just for you", visibility="direct")
+        conversation = await frame(carol_direct)
+        assert conversation["event"] == "conversation"
+        assert payload(conversation)["last_status"]["id"] == direct["id"]
+        assert [a["id"] for a in payload(conversation)["accounts"]] == [alice.id]
+        message = await frame(carol_user)
+        assert (message["event"], payload(message)["status"]["id"]) == (
+            "notification",
+            direct["id"],
+        )
+        message = await frame(carol_user)
+        assert (message["event"], payload(message)["id"]) == ("update", direct["id"])
+
+        last = await live.post(alice, "the last one")
+        message = await frame(bob_user)
+        assert (message["event"], payload(message)["id"]) == ("update", last["id"])
+        message = await frame(carol_public)
+        assert (message["event"], payload(message)["id"]) == ("update", last["id"])
+
+
+async def test_favourited_rendering_is_per_viewer(live: Live) -> None:
+    alice = await live.api.user("alice")
+    bob = await live.api.user("bob")
+    carol = await live.api.user("carol")
+    posted = await live.post(alice, "rendered per viewer")
+    assert (
+        await live.api.post(f"/api/v1/statuses/{posted['id']}/favourite", as_=bob)
+    ).status_code == 200
+    async with (
+        live.ws(f"?access_token={bob.token}&stream=public") as bob_public,
+        live.ws(f"?access_token={carol.token}&stream=public") as carol_public,
+    ):
+        await subscribed(bob_public, live, 2)
+        edited = await live.api.put(
+            f"/api/v1/statuses/{posted['id']}", as_=alice, json={"status": "edited"}
+        )
+        assert edited.status_code == 200
+        assert payload(await frame(bob_public))["favourited"] is True
+        assert payload(await frame(carol_public))["favourited"] is False
+
+
+async def test_blocked_authors_stay_out_of_public_streams(live: Live) -> None:
+    alice = await live.api.user("alice")
+    mallory = await live.api.user("mallory")
+    assert (
+        await live.api.post(f"/api/v1/accounts/{mallory.id}/block", as_=alice)
+    ).status_code == 200
+    async with live.ws(f"?access_token={alice.token}&stream=public") as ws:
+        await subscribed(ws, live, 1)
+        await live.post(mallory, "you blocked me")
+        mine = await live.post(alice, "mine")
+        assert payload(await frame(ws))["id"] == mine["id"]
+
+
+async def test_filters_changed_and_announcements(live: Live) -> None:
+    alice = await live.api.user("alice")
+    async with live.ws(f"?access_token={alice.token}&stream=user") as ws:
+        await subscribed(ws, live, 1)
+        live.hub.receive(Event(Kind.FILTERS_CHANGED, account_id=alice.account.id))
+        assert await frame(ws) == {"stream": ["user"], "event": "filters_changed"}
+        live.hub.receive(Event(Kind.ANNOUNCEMENT, payload={"id": "7", "content": "<p>hi</p>"}))
+        message = await frame(ws)
+        assert (message["event"], payload(message)["id"]) == ("announcement", "7")
+
+
+# -- server-sent events ---------------------------------------------------------------------
+
+
+async def _sse_lines(stream: AsyncIterator[str], until: str) -> list[str]:
+    """Lines of an event stream up to the first that starts with ``until``."""
+    lines: list[str] = []
+    async with asyncio.timeout(TIMEOUT):
+        async for line in stream:
+            lines.append(line)
+            if line.startswith(until):
+                return lines
+    raise AssertionError(f"the stream ended before {until!r}: {lines}")
+
+
+async def test_server_sent_events_and_heartbeats(live: Live) -> None:
+    alice = await live.api.user("alice")
+    headers = {"Authorization": f"Bearer {alice.token}"}
+    client = live.api.client
+    async with (
+        client.stream("GET", "/api/v1/streaming/user", headers=headers) as user,
+        client.stream("GET", "/api/v1/streaming/hashtag/local?tag=bio", headers=headers) as tag,
+        client.stream("GET", f"/api/v1/streaming/public/local?access_token={alice.token}") as pub,
+    ):
+        for response in (user, tag, pub):
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+        streams = [response.aiter_lines() for response in (user, tag, pub)]
+        # A heartbeat comes every 0.3 s here (15 s by default).
+        assert ":thump" in await _sse_lines(streams[0], ":thump")
+        await _wait_for_subscriptions(live, 3)
+        posted = await live.post(alice, "about #bio")
+        for stream in streams:
+            lines = await _sse_lines(stream, "data: ")
+            assert "event: update" in lines
+            data = orjson.loads(lines[-1].removeprefix("data: "))
+            assert data["id"] == posted["id"]
+
+
+async def test_server_sent_notifications_stream(live: Live) -> None:
+    alice = await live.api.user("alice")
+    bob = await live.api.user("bob")
+    headers = {"Authorization": f"Bearer {alice.token}"}
+    async with live.api.client.stream(
+        "GET", "/api/v1/streaming/user/notification", headers=headers
+    ) as response:
+        assert response.status_code == 200
+        stream = response.aiter_lines()
+        await _sse_lines(stream, ":)")
+        await _wait_for_subscriptions(live, 1)
+        await live.post(bob, "@alice hello")
+        lines = await _sse_lines(stream, "data: ")
+        assert "event: notification" in lines
+        assert orjson.loads(lines[-1].removeprefix("data: "))["type"] == "mention"
+
+
+# -- slow clients and revoked tokens --------------------------------------------------------
+
+
+def _slow_client(port: int, token: str) -> socket.socket:
+    """A WebSocket client that completes the handshake and then never reads."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(
+        (
+            f"GET /api/v1/streaming?stream=user&access_token={token} HTTP/1.1\r\n"
+            f"Host: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        answer += sock.recv(1)
+    assert answer.startswith(b"HTTP/1.1 101"), answer
+    return sock
+
+
+async def test_a_slow_client_is_dropped_without_delaying_another(live: Live) -> None:
+    alice = await live.api.user("alice")
+    live.hub.configure(queue_size=16)
+    port = int(live.base.rsplit(":", 1)[1])
+    slow = await asyncio.to_thread(_slow_client, port, alice.token)
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while not any(s.streams for s in live.hub.subscribers):
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.01)
+        (slow_sub,) = live.hub.subscribers
+        async with live.ws(f"?access_token={alice.token}&stream=user", max_size=None) as fast:
+            await subscribed(fast, live, 2)
+            count, big = 300, "x" * 64_000
+
+            async def read_all() -> list[str]:
+                return [payload(await frame(fast))["id"] for _ in range(count)]
+
+            reader = asyncio.create_task(read_all())
+            started = time.monotonic()
+            for index in range(count):
+                live.hub.receive(
+                    Event(Kind.ANNOUNCEMENT, payload={"id": str(index), "content": big})
+                )
+                await asyncio.sleep(0.002)
+            # About 19 MB reach the fast client while the slow one reads nothing.
+            assert await asyncio.wait_for(reader, TIMEOUT) == [str(i) for i in range(count)]
+            assert time.monotonic() - started < 8
+            assert slow_sub.close_code == CLOSE_OVERFLOW
+            deadline = time.monotonic() + TIMEOUT
+            while slow_sub in live.hub.subscribers:
+                assert time.monotonic() < deadline, "the slow client was not dropped"
+                await asyncio.sleep(0.02)
+    finally:
+        slow.close()
+
+
+async def test_revoking_a_token_closes_its_streams(live: Live) -> None:
+    alice = await live.api.user("alice")
+    async with live.ws(f"?access_token={alice.token}&stream=user") as ws:
+        await subscribed(ws, live, 1)
+        token = await oauth.find_token(alice.token)
+        assert token is not None
+        started = time.monotonic()
+        await oauth.revoke_token(token)
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), TIMEOUT)
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == CLOSE_REVOKED
+        assert time.monotonic() - started < 3
+    sse_user = await live.api.user("bob")
+    async with live.api.client.stream(
+        "GET", f"/api/v1/streaming/user?access_token={sse_user.token}"
+    ) as response:
+        stream = response.aiter_lines()
+        await _sse_lines(stream, ":)")
+        token = await oauth.find_token(sse_user.token)
+        assert token is not None
+        await oauth.revoke_token(token)
+        async with asyncio.timeout(TIMEOUT):
+            async for _ in stream:
+                pass  # heartbeats until the server ends the response
+
+
+# -- one statement for many viewers ---------------------------------------------------------
+
+
+async def test_the_batched_audience_matches_the_timeline_viewer_by_viewer(api: Api) -> None:
+    alice = await api.user("alice")
+    bob = await api.user("bob")  # follows alice
+    carol = await api.user("carol")  # a stranger
+    dave = await api.user("dave")  # mentioned
+    eve = await api.user("eve")  # follows alice, blocks her
+    for follower in (bob, eve):
+        assert (
+            await api.post(f"/api/v1/accounts/{alice.id}/follow", as_=follower)
+        ).status_code == 200
+    assert (await api.post(f"/api/v1/accounts/{alice.id}/block", as_=eve)).status_code == 200
+    viewers = [u.account.id for u in (alice, bob, carol, dave, eve)]
+    posted = []
+    for visibility in ("public", "unlisted", "private", "direct"):
+        response = await api.post(
+            "/api/v1/statuses",
+            as_=alice,
+            json={"status": f"@dave {visibility}", "visibility": visibility},
+        )
+        posted.append(int(response.json()["id"]))
+    boost = await api.post(f"/api/v1/statuses/{posted[0]}/reblog", as_=bob)
+    posted.append(int(boost.json()["id"]))
+
+    def by_uri(viewer: Account) -> QuerySet[Status]:
+        # Depends on more than the viewer's id: the batched form must not be used.
+        return timelines.home(viewer).filter(Q(account__uri=viewer.uri) | Q(id__gt=0))
+
+    for status_id in posted:
+        for timeline in (timelines.home, timelines.visible):
+            assert audience._batched(timeline, status_id, viewers) is not None
+            expected = await audience._one_by_one(timeline, status_id, viewers)
+            assert await audience.who_sees(timeline, status_id, viewers) == expected
+        assert audience._batched(by_uri, status_id, viewers) is None
+        assert await audience.who_sees(by_uri, status_id, viewers) == await audience._one_by_one(
+            by_uri, status_id, viewers
+        )
+    home = await audience.who_sees(timelines.home, posted[2], viewers)
+    assert home == {alice.account.id, bob.account.id, dave.account.id}
+    direct = await audience.who_sees(timelines.visible, posted[3], viewers)
+    assert direct == {alice.account.id, dave.account.id}
