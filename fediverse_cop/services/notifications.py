@@ -12,7 +12,14 @@ from __future__ import annotations
 import logging
 
 from fediverse_cop import streaming
-from fediverse_cop.models import Account, AccountBlock, Notification, NotificationType, Status
+from fediverse_cop.models import (
+    Account,
+    AccountBlock,
+    Notification,
+    NotificationType,
+    PushSubscription,
+    Status,
+)
 from fediverse_cop.services import mutes, push
 
 log = logging.getLogger(__name__)
@@ -43,8 +50,10 @@ async def notify(
         account=recipient, from_account=actor, type=kind, status=status
     )
     await streaming.publish_notification(created.id)
-    # Web Push runs in the background (services/push.py), never in this request.
-    push.enqueue(created.id)
+    # Web Push runs in the background (services/push.py), never in this request; most
+    # people have no subscription, and then there is nothing to hand over.
+    if push.active() is not None and await PushSubscription.exists(account_id=recipient.id):
+        push.enqueue(created.id)
     return created
 
 
