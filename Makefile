@@ -42,8 +42,10 @@ test-sqlite: $(STAMP)
 test-postgres: $(STAMP)
 	COP_TEST_BACKEND=postgres $(BIN)/pytest -q -n $${COP_TEST_WORKERS:-auto}
 
-## Set up and run everything CI runs: lint, types, the suite on SQLite then PostgreSQL.
-test: lint typecheck test-sqlite test-postgres
+## Set up and run everything CI runs: lint, types, then the suite on SQLite and on
+## PostgreSQL side by side (each pass's output is printed when it ends).
+test: lint typecheck
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 ## Generate the next migration from the models: make migration NAME=what_changed
 migration: $(STAMP)
