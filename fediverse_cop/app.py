@@ -108,7 +108,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 upload_paths=api.UPLOAD_PATHS,
                 max_upload=current.max_media_body,
             ),
-            Middleware(ApiMiddleware),
+            Middleware(ApiMiddleware, requests_per_window=current.api_rate_limit),
             *([Middleware(AuthorizedFetchMiddleware)] if current.authorized_fetch else []),
         ],
         exception_handlers={

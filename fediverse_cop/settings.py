@@ -65,6 +65,8 @@ class Settings:
     authorized_fetch: bool = False
     # The OAuth password grant (legacy clients); off unless the operator enables it.
     oauth_password_grant: bool = False
+    # Client API requests per token (or address) per 5 minutes; 0 turns the limit off.
+    api_rate_limit: int = 300
     # Where the source of the running code is published (AGPL); shown by the instance API.
     source_url: str = ""
     log_level: str = "info"
@@ -192,6 +194,7 @@ _PARSERS: dict[str, Any] = {
     "in_process_workers": _parse_bool,
     "authorized_fetch": _parse_bool,
     "oauth_password_grant": _parse_bool,
+    "api_rate_limit": _positive_int(0, 1_000_000_000),
     "source_url": _parse_source_url,
     "log_level": _parse_log_level,
 }

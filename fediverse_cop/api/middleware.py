@@ -61,9 +61,18 @@ class Window:
 
 
 class ApiMiddleware:
-    def __init__(self, app: ASGIApp, window: Window | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        window: Window | None = None,
+        requests_per_window: int = DEFAULT_LIMIT.requests,
+    ) -> None:
         self.app = app
         self.window = window or Window()
+        # 0: no limit on ordinary API requests (sign-in stays limited).
+        self.limit = (
+            Limit(requests_per_window, DEFAULT_LIMIT.period) if requests_per_window else None
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -80,9 +89,9 @@ class ApiMiddleware:
                 (b"access-control-allow-origin", b"*"),
                 (b"access-control-expose-headers", _EXPOSE_HEADERS),
             ]
-        if path.startswith(LIMITED_PREFIXES):
-            sign_in = scope["method"] == "POST" and path.rstrip("/") in SIGN_IN_PATHS
-            limit = SIGN_IN_LIMIT if sign_in else DEFAULT_LIMIT
+        sign_in = scope["method"] == "POST" and path.rstrip("/") in SIGN_IN_PATHS
+        limit = SIGN_IN_LIMIT if sign_in else self.limit
+        if limit is not None and path.startswith(LIMITED_PREFIXES):
             key = ("sign-in:" if sign_in else "") + _client_key(scope)
             remaining, reset = self.window.hit(key, limit, time.time())
             extra += [

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import httpx
 import pytest
 from tortoise import Tortoise
 
 from fediverse_cop.api.entities import Serializer
 from fediverse_cop.api.params import nest, to_bool
+from fediverse_cop.app import create_app
 from fediverse_cop.models import Favourite, OAuthToken, Status, StatusMention, StatusTag, Tag
 from fediverse_cop.services import oauth, statuses
 from fediverse_cop.services import scopes as scope_rules
 from fediverse_cop.services.errors import Invalid
 from fediverse_cop.services.statuses import Draft
+from fediverse_cop.settings import Settings
 from tests.api.conftest import Api
 from tests.api.openapi import SchemaMismatch, validate
 
@@ -200,3 +204,13 @@ async def test_serializing_a_page_costs_the_same_queries_for_1_or_40_statuses(ap
     assert len(forty) == len(one), (len(one), len(forty))
     for status in rendered:
         validate("/api/v1/statuses/1", "GET", 200, status)
+
+
+async def test_the_api_rate_limit_is_a_setting_and_0_turns_it_off(settings: Settings) -> None:
+    for limit, expected in ((5, "5"), (0, None)):
+        app = create_app(dataclasses.replace(settings, api_rate_limit=limit))
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://cop.test") as client:
+            answers = [await client.get("/api/v1/no-such-endpoint") for _ in range(6)]
+        assert answers[0].headers.get("x-ratelimit-limit") == expected
+        assert (answers[-1].status_code == 429) is (limit == 5)
