@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tortoise.connection import connections
+from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 
 from fediverse_cop import db
 from fediverse_cop.models import Account, Community, DomainBlock, Instance, Invite
@@ -70,3 +71,44 @@ async def test_migrations_apply_to_an_empty_database_once(
         # The models work against the migrated schema.
         for model in (Account, Community, DomainBlock, Instance, Invite):
             assert await model.all().count() == 0
+
+
+async def test_an_instance_with_data_upgrades_to_the_latest_migration(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    """Columns added later need database defaults: an instance running an older release,
+    with rows in its tables, must migrate (adding a NOT NULL column without a default
+    fails on every row already there)."""
+    settings = load_settings(
+        environ={"COP_DATABASE_URL": empty_database_url, "COP_DATA_DIR": str(tmp_path)}
+    )
+    async with db.database(settings):
+        connection = connections.get("default")
+        executor = MigrationExecutor(connection, db.tortoise_config("sqlite://:memory:")["apps"])
+        await executor.migrate([MigrationTarget("models", "0009_job_failed_state")])
+        await connection.execute_script(
+            "INSERT INTO instance (id, domain, name, description, contact_email, registrations,"
+            " allowed_email_domains, created_at, updated_at) VALUES"
+            " (1, 'old.example', '', '', '', 'open', '[]', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP);"
+            "INSERT INTO accounts (id, username, acct_key, local, actor_type, uri, inbox_uri,"
+            " display_name, note, manually_approves_followers, discoverable, public_key_pem,"
+            " role, approved, suspension_reason, silence_reason, created_at, updated_at) VALUES"
+            " (7, 'alice', 'alice', TRUE, 'Person', 'https://old.example/users/alice', '', '',"
+            " '', FALSE, TRUE, '', 'user', TRUE, '', '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP);"
+            "INSERT INTO statuses (id, uri, account_id, local, object_type, content, text,"
+            ' summary, sensitive, visibility, "to", cc, attachments, published_at, created_at)'
+            " VALUES (8, 'https://old.example/objects/8', 7, TRUE, 'Note', '', '', '', FALSE,"
+            " 'public', '[]', '[]', '[]', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP);"
+            "INSERT INTO reports (id, reporter_id, target_id, status_uris, comment, created_at)"
+            " VALUES (9, 7, 7, '[]', '', CURRENT_TIMESTAMP);"
+        )
+        applied = await db.migrate()
+        assert applied == [name for name in MIGRATIONS if name >= "0010"]
+        alice = await Account.get(id=7)
+        assert (alice.bot, alice.profile_fields, alice.default_visibility.value) == (
+            False,
+            [],
+            "public",
+        )
+        instance = await Instance.get(id=1)
+        assert (instance.vapid_public_key, instance.vapid_private_key) == ("", "")

@@ -166,7 +166,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Account',
             name='bot',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddField(
             model_name='Account',
@@ -176,16 +176,16 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Account',
             name='default_sensitive',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddField(
             model_name='Account',
             name='default_visibility',
-            field=fields.CharEnumField(default=Visibility.PUBLIC, description='PUBLIC: public\nUNLISTED: unlisted\nPRIVATE: private\nDIRECT: direct', enum_type=Visibility, max_length=16),
+            field=fields.CharEnumField(default=Visibility.PUBLIC, db_default=Visibility.PUBLIC, description='PUBLIC: public\nUNLISTED: unlisted\nPRIVATE: private\nDIRECT: direct', enum_type=Visibility, max_length=16),
         ),
         ops.AddField(
             model_name='Account',
             name='profile_fields',
-            field=fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads),
+            field=fields.JSONField(default=list, db_default=[], encoder=JSON_DUMPS, decoder=loads),
         ),
     ]

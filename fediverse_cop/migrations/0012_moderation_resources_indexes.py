@@ -34,12 +34,12 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Poll',
             name='hide_totals',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddField(
             model_name='Report',
             name='category',
-            field=fields.CharField(default='other', max_length=16),
+            field=fields.CharField(default='other', db_default='other', max_length=16),
         ),
         ops.AddField(
             model_name='Report',
@@ -49,7 +49,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Report',
             name='forwarded',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddField(
             model_name='Report',
@@ -59,7 +59,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Report',
             name='rule_ids',
-            field=fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads),
+            field=fields.JSONField(default=list, db_default=[], encoder=JSON_DUMPS, decoder=loads),
         ),
         ops.AddField(
             model_name='Status',
@@ -74,7 +74,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Status',
             name='removal_reason',
-            field=fields.TextField(default='', unique=False),
+            field=fields.TextField(default='', db_default='', unique=False),
         ),
         ops.AddField(
             model_name='Status',

@@ -199,11 +199,11 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Instance',
             name='vapid_private_key',
-            field=fields.TextField(default='', unique=False),
+            field=fields.TextField(default='', db_default='', unique=False),
         ),
         ops.AddField(
             model_name='Instance',
             name='vapid_public_key',
-            field=fields.CharField(default='', max_length=255),
+            field=fields.CharField(default='', db_default='', max_length=255),
         ),
     ]
