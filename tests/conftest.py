@@ -3,19 +3,22 @@
 ``COP_TEST_BACKEND`` picks the backend (``sqlite``, the default, or ``postgres``).
 PostgreSQL tests create a throwaway database on ``COP_TEST_POSTGRES_URL``
 (default ``postgresql://postgres@127.0.0.1:5432/postgres``): the schema is migrated
-once into a template database, and every test gets a fresh copy of it. Under
+once per run into a template database (shared by the pytest-xdist workers), and
+every test gets a fresh copy of it (SQLite: a copy of a template file). Under
 ``CI=true`` an unreachable PostgreSQL fails the run instead of skipping.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import secrets
 import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,9 +27,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+from argon2 import profiles as argon2_profiles
+from cryptography.hazmat.primitives.asymmetric import rsa
 
+from activitypub import keys
 from activitypub.http import HttpLimits, SafeHttpClient
 from fediverse_cop import db
+from fediverse_cop.services import passwords
 from fediverse_cop.services.context import ServerContext
 from fediverse_cop.settings import Settings, load_settings
 from tests.sink import Sink, run_sink, sink_resolver
@@ -42,6 +49,49 @@ CLI = shutil.which("fediverse-cop", path=str(Path(sys.executable).parent)) or "f
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"fediverse-cop database backend: {BACKEND}"
+
+
+class KeyPool:
+    """Real RSA keys, generated once per test process and handed out again in each test.
+
+    Within a test every key is distinct (the pool grows when a test needs more), and
+    distinct from the keys modules made when they were imported; so actors never share
+    a key. Across tests keys are reused, which saves ~50 ms of key generation per actor
+    created. Servers started as processes generate their own.
+    """
+
+    def __init__(self) -> None:
+        self._keys: dict[int, list[rsa.RSAPrivateKey]] = {}
+        self._used: dict[int, int] = {}
+        self._kept: dict[int, int] | None = None  # handed out before the first test
+
+    def __call__(self, bits: int) -> rsa.RSAPrivateKey:
+        keys = self._keys.setdefault(bits, [])
+        index = self._used.get(bits, 0)
+        if index == len(keys):
+            keys.append(rsa.generate_private_key(public_exponent=65537, key_size=bits))
+        self._used[bits] = index + 1
+        return keys[index]
+
+    def new_test(self) -> None:
+        if self._kept is None:
+            self._kept = dict(self._used)
+        self._used = dict(self._kept)
+
+
+KEY_POOL = KeyPool()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Real argon2 and real RSA, at a test's cost: the cheapest argon2 parameters (hashes
+    # carry their parameters, so verification is the production code path) and a key pool.
+    passwords.use_parameters(argon2_profiles.CHEAPEST)
+    keys.new_rsa_key = KEY_POOL
+
+
+@pytest.fixture(autouse=True)
+def _distinct_keys_per_test() -> None:
+    KEY_POOL.new_test()
 
 
 def _with_database(url: str, name: str) -> str:
@@ -79,29 +129,72 @@ class Template:
     location: str  # a file path (SQLite) or a database name (PostgreSQL)
 
 
+@contextmanager
+def _shared_lock(directory: Path) -> Iterator[Path]:
+    """An exclusive lock over ``directory``, shared by the processes of one test run."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with (directory / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield directory
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _run_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory all the worker processes of this run share (pytest-xdist gives each
+    worker its own base directory inside the run's)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    return shared / f"cop-template-{BACKEND}"
+
+
 @pytest.fixture(scope="session")
 def database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:
-    data_dir = tmp_path_factory.mktemp("template")
+    """The migrated schema every test database is copied from: made once per run by
+    whichever worker needs it first (migrating costs seconds), the others wait for it."""
+    directory = _run_directory(tmp_path_factory)
     if BACKEND == "sqlite":
-        path = data_dir / "template.sqlite3"
-        _run(_migrate(f"sqlite://{path}", data_dir))
+        path = directory / "template.sqlite3"
+        with _shared_lock(directory):
+            if not path.exists():
+                building = directory / "building.sqlite3"
+                building.unlink(missing_ok=True)
+                _run(_migrate(f"sqlite://{building}", directory))
+                building.rename(path)
         yield Template("sqlite", str(path))
         return
     if BACKEND != "postgres":
         pytest.exit(f"COP_TEST_BACKEND must be sqlite or postgres, not {BACKEND!r}", 2)
-    name = f"cop_test_{os.getpid()}_{secrets.token_hex(3)}_tpl"
+    record, users = directory / "database", directory / "users"
+    with _shared_lock(directory):
+        name = record.read_text() if record.exists() else ""
+        if not name:
+            name = f"cop_test_{os.getpid()}_{secrets.token_hex(3)}_tpl"
+            try:
+                _run(_pg_execute(f'CREATE DATABASE "{name}"'))
+            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+                message = f"PostgreSQL at {POSTGRES_URL} is not reachable: {exc}"
+                if IN_CI:
+                    pytest.fail(message, pytrace=False)
+                pytest.skip(message)
+            try:
+                _run(_migrate(_with_database(POSTGRES_URL, name), directory))
+            except BaseException:
+                _run(_pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                raise
+            record.write_text(name)
+        users.write_text(str(int(users.read_text() or 0) + 1 if users.exists() else 1))
     try:
-        _run(_pg_execute(f'CREATE DATABASE "{name}"'))
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        message = f"PostgreSQL at {POSTGRES_URL} is not reachable: {exc}"
-        if IN_CI:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    try:
-        _run(_migrate(_with_database(POSTGRES_URL, name), data_dir))
         yield Template("postgres", name)
     finally:
-        _run(_pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        # The last worker using the template drops it.
+        with _shared_lock(directory):
+            left = int(users.read_text() or 1) - 1
+            users.write_text(str(left))
+            if left == 0:
+                record.unlink(missing_ok=True)
+                _run(_pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from fediverse_cop.services import invites
 from tests.conftest import Cli
 
 
@@ -81,6 +82,14 @@ def test_invites(cli: Cli) -> None:
         cli("invite", "create", "--max-uses", "0").stderr.strip()
         == "error: --max-uses must be at least 1"
     )
+
+
+def test_invite_codes_are_letters_and_digits_only() -> None:
+    # A code is passed to `invite revoke`: one starting with "-" would read as an option.
+    codes = {invites.new_code() for _ in range(500)}
+    assert len(codes) == 500
+    assert all(len(code) == 16 and set(code) <= set(invites.CODE_ALPHABET) for code in codes)
+    assert not set(invites.CODE_ALPHABET) & set("-_0O1lI")
 
 
 def test_registrations_mode(cli: Cli) -> None:

@@ -25,34 +25,47 @@ def free_port() -> int:
 
 @contextmanager
 def serving(env: dict[str, str], port: int | None = None) -> Iterator[str]:
-    port = port or free_port()
-    process = subprocess.Popen(
-        [CLI, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    """``fediverse-cop serve`` on ``port`` (a free one by default) until the block ends."""
+    with serving_all([(env, port or free_port())]) as bases:
+        yield bases[0]
+
+
+@contextmanager
+def serving_all(servers: list[tuple[dict[str, str], int]]) -> Iterator[list[str]]:
+    """Several servers (environment, port), started together: their start-ups overlap."""
+    processes = [
+        subprocess.Popen(
+            [CLI, "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for env, port in servers
+    ]
+    bases = [f"http://127.0.0.1:{port}" for _, port in servers]
     try:
         deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                output = process.stdout.read() if process.stdout else ""
-                raise AssertionError(f"serve exited with {process.returncode}: {output}")
-            try:
-                httpx.get(base + "/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        yield base
+        for process, base in zip(processes, bases, strict=True):
+            while True:
+                if process.poll() is not None:
+                    output = process.stdout.read() if process.stdout else ""
+                    raise AssertionError(f"serve exited with {process.returncode}: {output}")
+                try:
+                    httpx.get(base + "/healthz", timeout=1)
+                    break
+                except httpx.TransportError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+        yield bases
     finally:
-        process.terminate()
-        process.wait(timeout=15)
-        if process.stdout:
-            process.stdout.close()
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=15)
+            if process.stdout:
+                process.stdout.close()
 
 
 @pytest.fixture

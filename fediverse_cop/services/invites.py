@@ -9,6 +9,15 @@ from fediverse_cop.models import Account, Invite
 from fediverse_cop.services.context import utcnow
 from fediverse_cop.services.errors import Invalid, NotFound
 
+# Letters and digits without look-alikes (0/O, 1/l/I): codes are read, typed and passed
+# to the CLI, where one starting with "-" would read as an option.
+CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+CODE_LENGTH = 16  # ~93 bits
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
 
 async def create_invite(
     *,
@@ -21,7 +30,7 @@ async def create_invite(
     if expires_in is not None and expires_in <= timedelta(0):
         raise Invalid("--expires-in must be positive")
     return await Invite.create(
-        code=secrets.token_urlsafe(12),
+        code=new_code(),
         max_uses=max_uses,
         expires_at=utcnow() + expires_in if expires_in is not None else None,
         created_by=created_by,

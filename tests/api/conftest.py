@@ -17,10 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from activitypub.keys import generate_rsa_keypair
 from fediverse_cop.app import create_app
 from fediverse_cop.models import Account, InstanceRole, OAuthApp
-from fediverse_cop.services import accounts, oauth, passwords, push
+from fediverse_cop.services import accounts, oauth, push
 from fediverse_cop.services import scopes as scope_rules
 from fediverse_cop.services.context import ServerContext
 from fediverse_cop.services.remote import Federation
@@ -120,35 +119,9 @@ class Api:
         return await self.request("DELETE", path, **kwargs)
 
 
-@pytest.fixture(scope="session")
-def rsa_keys() -> list[tuple[str, str]]:
-    return [generate_rsa_keypair() for _ in range(4)]
-
-
-@pytest.fixture(scope="session")
-def password_hash() -> str:
-    return passwords.hash_password(PASSWORD)
-
-
 @pytest.fixture
-async def api(
-    settings: Settings,
-    rsa_keys: list[tuple[str, str]],
-    password_hash: str,
-    monkeypatch: pytest.MonkeyPatch,
-) -> AsyncIterator[Api]:
+async def api(settings: Settings) -> AsyncIterator[Api]:
     """The app with its lifespan run, no background workers (deliveries wait in the queue)."""
-    # New RSA keys cost ~0.1 s per account and an argon2 hash as much again: accounts
-    # get real keys from a small pool, and the test password one real hash made once
-    # (verifying it is still a real argon2 check). Other passwords are hashed as usual.
-    keys = iter(rsa_keys * 64)
-    monkeypatch.setattr(accounts, "generate_rsa_keypair", lambda: next(keys))
-    real_hash = passwords.hash_password
-    monkeypatch.setattr(
-        accounts,
-        "hash_password",
-        lambda password: password_hash if password == PASSWORD else real_hash(password),
-    )
     current = dataclasses.replace(settings, in_process_workers=False)
     app = create_app(current)
     async with app.router.lifespan_context(app):

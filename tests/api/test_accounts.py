@@ -81,13 +81,10 @@ async def jobs_of(account: Account, kind: str) -> list[FanoutJob]:
 @pytest.fixture
 async def fed_api(
     settings: Settings,
-    rsa_keys: list[tuple[str, str]],
     monkeypatch: pytest.MonkeyPatch,
     sink_http: SafeHttpClient,
 ) -> AsyncIterator[Api]:
     """The API app whose outbound requests reach the loopback sink (simulated remote servers)."""
-    keys = iter(rsa_keys * 64)
-    monkeypatch.setattr(account_service, "generate_rsa_keypair", lambda: next(keys))
     app = create_app(dataclasses.replace(settings, in_process_workers=False))
     async with app.router.lifespan_context(app):
         fed = Federation(app.state.ctx, sink_http)

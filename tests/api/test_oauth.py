@@ -522,12 +522,8 @@ async def test_the_password_grant_is_off_by_default(api: Api) -> None:
 
 
 @pytest.fixture
-async def password_api(
-    settings: Settings, rsa_keys: list[tuple[str, str]], monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Api]:
+async def password_api(settings: Settings) -> AsyncIterator[Api]:
     """The app of an operator who enabled the password grant."""
-    keys = iter(rsa_keys * 64)
-    monkeypatch.setattr(accounts, "generate_rsa_keypair", lambda: next(keys))
     current = dataclasses.replace(settings, in_process_workers=False, oauth_password_grant=True)
     app = create_app(current)
     async with app.router.lifespan_context(app):

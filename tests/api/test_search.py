@@ -14,7 +14,7 @@ import pytest
 from activitypub.http import SafeHttpClient
 from fediverse_cop.app import create_app
 from fediverse_cop.models import Account, Visibility
-from fediverse_cop.services import accounts, follows, oauth, statuses
+from fediverse_cop.services import follows, oauth, statuses
 from fediverse_cop.services.context import utcnow
 from fediverse_cop.services.remote import Federation
 from fediverse_cop.services.statuses import Draft
@@ -29,13 +29,10 @@ PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 @pytest.fixture
 async def remote_api(
     settings: Settings,
-    rsa_keys: list[tuple[str, str]],
     monkeypatch: pytest.MonkeyPatch,
     sink_http: SafeHttpClient,
 ) -> AsyncIterator[Api]:
     """The app (lifespan run) whose outbound client reaches the loopback sink's peers."""
-    keys = iter(rsa_keys * 64)
-    monkeypatch.setattr(accounts, "generate_rsa_keypair", lambda: next(keys))
     app = create_app(dataclasses.replace(settings, in_process_workers=False))
     async with app.router.lifespan_context(app):
         fed = Federation(app.state.ctx, sink_http, app.state.fed.signer)

@@ -29,12 +29,12 @@ from websockets.typing import Subprotocol
 
 from fediverse_cop.app import create_app
 from fediverse_cop.models import Account, Status
-from fediverse_cop.services import accounts, oauth, passwords, timelines
+from fediverse_cop.services import oauth, timelines
 from fediverse_cop.settings import Settings
 from fediverse_cop.streaming import audience
 from fediverse_cop.streaming.events import Event, Kind
 from fediverse_cop.streaming.hub import CLOSE_OVERFLOW, CLOSE_REVOKED, Hub
-from tests.api.conftest import PASSWORD, Api, User
+from tests.api.conftest import Api, User
 
 TIMEOUT = 10.0
 
@@ -67,19 +67,9 @@ class Live:
 @pytest.fixture
 async def live(
     settings: Settings,
-    rsa_keys: list[tuple[str, str]],
-    password_hash: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[Live]:
     """The app served by uvicorn on a loopback port, in this test's event loop."""
-    keys = iter(rsa_keys * 64)
-    monkeypatch.setattr(accounts, "generate_rsa_keypair", lambda: next(keys))
-    real_hash = passwords.hash_password
-    monkeypatch.setattr(
-        accounts,
-        "hash_password",
-        lambda password: password_hash if password == PASSWORD else real_hash(password),
-    )
     app = create_app(dataclasses.replace(settings, in_process_workers=False))
     config = uvicorn.Config(
         app, host="127.0.0.1", port=0, lifespan="on", log_level="warning", ws="auto"

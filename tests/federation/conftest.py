@@ -30,7 +30,7 @@ from fediverse_cop.services.context import ServerContext
 from fediverse_cop.services.remote import Federation, federation_for, resolve
 from fediverse_cop.settings import Settings, load_settings
 from tests.conftest import Cli
-from tests.test_server import free_port, serving
+from tests.test_server import free_port, serving_all
 
 T = TypeVar("T")
 
@@ -128,8 +128,11 @@ def instances(
                 }
                 instance = Instance(name, env)
                 instance.cli.ok("init")
-                instance.base = stack.enter_context(serving(env, port))
                 made.append(instance)
+            servers = [(i.env, int(i.domain.rsplit(":", 1)[1])) for i in made]
+            bases = stack.enter_context(serving_all(servers))
+            for instance, base in zip(made, bases, strict=True):
+                instance.base = base
             return made
 
         yield start

@@ -12,7 +12,6 @@ import pytest
 
 from activitypub.actors import RemoteActor
 from activitypub.jsonld import expand, is_plain_json
-from activitypub.keys import generate_rsa_keypair
 from activitypub.nodeinfo import (
     instance_actor_link,
     nodeinfo_content_type,
@@ -81,20 +80,10 @@ async def _user(ctx: ServerContext, name: str, **extra: Any) -> Account:
     )
 
 
-@pytest.fixture(scope="module")
-def keypair() -> tuple[str, str]:
-    return generate_rsa_keypair()
-
-
 @pytest.fixture
-async def world(
-    database: ServerContext, keypair: tuple[str, str], monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[World]:
+async def world(database: ServerContext) -> AsyncIterator[World]:
     """alice owns the community ``teachers``; bob moderates it, dave trains; carol is
     suspended; the instance row and its actor exist."""
-    # Fresh RSA keys and password hashes cost ~0.2 s each; these tests read neither.
-    monkeypatch.setattr(accounts, "generate_rsa_keypair", lambda: keypair)
-    monkeypatch.setattr(accounts, "hash_password", lambda password: "not a hash")
     ctx = database
     await instance.ensure_instance(ctx)
     await _user(ctx, "alice", display_name="Alice <Liddell>")
