@@ -108,8 +108,7 @@ async def seed(env: dict[str, str], users: int, statuses: int) -> str:
         Tag,
         Visibility,
     )
-    from fediverse_cop.services import instance, oauth
-    from fediverse_cop.services import scopes as scope_rules
+    from fediverse_cop.services import instance
     from fediverse_cop.services.context import ServerContext
     from fediverse_cop.settings import load_settings
 
@@ -217,8 +216,20 @@ async def seed(env: dict[str, str], users: int, statuses: int) -> str:
                     )
                 )
         await Status.bulk_create(boosts, batch_size=1000)
+    return await new_token(env)
+
+
+async def new_token(env: dict[str, str]) -> str:
+    """An access token (scope read) of the first user of a seeded database."""
+    from fediverse_cop import db
+    from fediverse_cop.models import Account
+    from fediverse_cop.services import oauth
+    from fediverse_cop.services import scopes as scope_rules
+    from fediverse_cop.settings import load_settings
+
+    async with db.database(load_settings(environ=env)):
         app = await oauth.register_app("bench", [oauth.OOB_REDIRECT], scope_rules.parse("read"))
-        first = await Account.get(id=accounts[0].id)
+        first = await Account.get(acct_key="user0")
         issued = await oauth.issue_token(app.app, first, scope_rules.parse("read"))
         return issued.access_token
 
@@ -265,9 +276,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--limit", type=int, default=20)
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the seeded database and print its name"
+    )
+    parser.add_argument("--database", help="measure a database seeded and kept by --keep")
     args = parser.parse_args()
 
-    name = f"cop_bench_api_{secrets.token_hex(4)}"
+    name = args.database or f"cop_bench_api_{secrets.token_hex(4)}"
     base_url = POSTGRES.rsplit("/", 1)[0]
     scratch = Path(tempfile.mkdtemp(prefix="cop-bench-api-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("COP_")}
@@ -281,17 +296,21 @@ def main() -> None:
             "COP_API_RATE_LIMIT": "0",
         }
     )
-    asyncio.run(pg(f'CREATE DATABASE "{name}"'))
     processes: list[subprocess.Popen[bytes]] = []
+    if args.database:
+        token = asyncio.run(new_token(env))
+    else:
+        asyncio.run(pg(f'CREATE DATABASE "{name}"'))
     try:
-        began = time.perf_counter()
-        token = asyncio.run(seed(env, args.users, args.statuses))
-        # As autovacuum would soon after such a load: the planner needs statistics.
-        asyncio.run(pg("VACUUM ANALYZE", database=name))
-        print(
-            f"seeded {args.users} users and {args.statuses} statuses "
-            f"in {time.perf_counter() - began:.0f} s"
-        )
+        if not args.database:
+            began = time.perf_counter()
+            token = asyncio.run(seed(env, args.users, args.statuses))
+            # As autovacuum would soon after such a load: the planner needs statistics.
+            asyncio.run(pg("VACUUM ANALYZE", database=name))
+            print(
+                f"seeded {args.users} users and {args.statuses} statuses "
+                f"in {time.perf_counter() - began:.0f} s"
+            )
         port = free_port()
         processes.append(
             serve([CLI, "serve", "--no-workers", "--host", "127.0.0.1", "--port", str(port)], env)
@@ -355,7 +374,10 @@ def main() -> None:
         for process in processes:
             process.terminate()
             process.wait(timeout=15)
-        asyncio.run(pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if args.keep or args.database:
+            print(f"database kept: {name} (measure it again with --database {name})")
+        else:
+            asyncio.run(pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 if __name__ == "__main__":

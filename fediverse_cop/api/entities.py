@@ -1,11 +1,13 @@
 """Mastodon entities (Account, Status, MediaAttachment, …) from our rows.
 
-A page of statuses is serialized with a fixed number of queries whatever it
-holds: the serializer loads what the page needs in batches (boosted posts,
-authors, mentions, tags, media, polls, counts, the viewer's own favourites,
-boosts, bookmarks and pins, the authors' counts) and then builds the JSON without
-touching the database. Keep it that way: a query per status is what makes
-timelines slow (tests/api/test_entities.py counts them).
+A page of statuses is serialized with a bounded number of queries whatever its
+size: the boosted posts; the authors with their counts (one query); the posts'
+counts, replied-to accounts, the viewer's favourites, boosts, bookmarks and pins
+and which posts have mentions, tags, media or a poll (one query, correlated
+subqueries); then mentions, tags, media and polls only when some post has them.
+The JSON is built without touching the database. Keep it that way: a query per
+status is what makes timelines slow, and every round trip costs the process CPU
+(tests/api/test_foundation.py counts them).
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ import base64
 import html
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from tortoise.expressions import Q
-from tortoise.functions import Count, Max
+from tortoise.expressions import Q, RawSQL
 
 from activitypub.uris import Kind
 from fediverse_cop.api.filters import filter_result_json
@@ -71,10 +73,41 @@ class _AccountCounts:
     last_status: dict[int, Any] = field(default_factory=dict)
 
 
-async def _grouped_counts(query: Any, key: str) -> dict[int, int]:
-    # Counting the (non-null) key itself lets PostgreSQL answer from the index alone.
-    rows = await query.annotate(n=Count(key)).group_by(key).values_list(key, "n")
-    return {int(k): int(n) for k, n in rows}
+def _correlated(
+    select: str, table: str, column: str, outer: str, on: str = "id", condition: str = ""
+) -> str:
+    """``(SELECT … FROM table x WHERE x.column = outer.on …)``, for an annotation.
+
+    Only table and column names of our models and integers are put into this SQL.
+    """
+    where = f'x."{column}" = "{outer}"."{on}"{condition}'
+    return f'({select} FROM "{table}" x WHERE {where})'
+
+
+def _count(table: str, column: str, outer: str, condition: str = "") -> RawSQL:
+    return RawSQL(_correlated("SELECT COUNT(*)", table, column, outer, condition=condition))
+
+
+def _exists(table: str, column: str, outer: str, viewer_id: int, condition: str = "") -> RawSQL:
+    """Whether the viewer has a ``table`` row (favourite, bookmark…) for the outer row."""
+    mine = f' AND x."account_id" = {int(viewer_id)}{condition}'
+    return RawSQL("EXISTS " + _correlated("SELECT 1", table, column, outer, condition=mine))
+
+
+def _any(table: str, outer: str) -> RawSQL:
+    """Whether the outer status has a ``table`` row (a mention, a tag…)."""
+    return RawSQL("EXISTS " + _correlated("SELECT 1", table, "status_id", outer))
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    # Raw aggregates come back as text on SQLite.
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+ACCEPTED = f" AND x.\"state\" = '{FollowState.ACCEPTED.value}'"
+ALIVE = ' AND x."deleted_at" IS NULL'
 
 
 class Serializer:
@@ -89,28 +122,44 @@ class Serializer:
 
     # -- accounts ------------------------------------------------------------------
 
-    async def _account_counts(self, ids: list[int]) -> _AccountCounts:
+    async def _counted(self, ids: Collection[int]) -> tuple[list[Account], _AccountCounts]:
+        """The accounts with their followers, following, statuses and last post's date, in
+        one query."""
         counts = _AccountCounts()
         if not ids:
-            return counts
-        counts.followers = await _grouped_counts(
-            Follow.filter(target_id__in=ids, state=FollowState.ACCEPTED), "target_id"
+            return [], counts
+        table = Account._meta.db_table
+        statuses = Status._meta.db_table
+        rows = await Account.filter(id__in=list(ids)).annotate(
+            n_followers=_count(Follow._meta.db_table, "target_id", table, ACCEPTED),
+            n_following=_count(Follow._meta.db_table, "account_id", table, ACCEPTED),
+            n_statuses=_count(statuses, "account_id", table, ALIVE),
+            last_at=RawSQL(
+                _correlated(
+                    'SELECT MAX(x."published_at")', statuses, "account_id", table, condition=ALIVE
+                )
+            ),
         )
-        counts.following = await _grouped_counts(
-            Follow.filter(account_id__in=ids, state=FollowState.ACCEPTED), "account_id"
-        )
-        rows = await (
-            Status.filter(account_id__in=ids, deleted_at=None)
-            .annotate(n=Count("account_id"), last=Max("published_at"))
-            .group_by("account_id")
-            .values_list("account_id", "n", "last")
-        )
-        counts.statuses = {int(k): int(n) for k, n, _ in rows}
-        counts.last_status = {int(k): last for k, _, last in rows}
-        return counts
+        for row in rows:
+            extra: Any = row
+            counts.followers[row.id] = int(extra.n_followers)
+            counts.following[row.id] = int(extra.n_following)
+            counts.statuses[row.id] = int(extra.n_statuses)
+            counts.last_status[row.id] = _as_datetime(extra.last_at)
+        return rows, counts
 
     async def accounts(self, accounts: Sequence[Account]) -> list[Json]:
-        counts = await self._account_counts(list({a.id for a in accounts}))
+        _, counts = await self._counted({a.id for a in accounts})
+        return await self._accounts_json(accounts, counts)
+
+    async def accounts_by_id(self, ids: Collection[int]) -> dict[int, Json]:
+        """Accounts loaded and serialized with one query (two when some have moved)."""
+        rows, counts = await self._counted(ids)
+        return dict(zip(ids_of(rows), await self._accounts_json(rows, counts), strict=True))
+
+    async def _accounts_json(
+        self, accounts: Sequence[Account], counts: _AccountCounts
+    ) -> list[Json]:
         moved_ids = {a.moved_to_id for a in accounts if a.moved_to_id}  # type: ignore[attr-defined]
         moved = {a.id: a for a in await Account.filter(id__in=moved_ids)} if moved_ids else {}
         moved_json = {k: self._account(v, _AccountCounts(), {}) for k, v in moved.items()}
@@ -271,7 +320,7 @@ class Serializer:
     # -- statuses ------------------------------------------------------------------
 
     async def statuses(self, statuses: Sequence[Status]) -> list[Json]:
-        """Serialize a page of statuses (boosts included) with a fixed number of queries."""
+        """Serialize a page of statuses (boosts included) with a bounded number of queries."""
         if not statuses:
             return []
         by_id: dict[int, Status] = {s.id: s for s in statuses}
@@ -332,7 +381,7 @@ class Serializer:
             "replies_count": loaded.replies_count.get(s.id, 0),
             "in_reply_to_id": str(parent) if parent is not None else None,
             "in_reply_to_account_id": (
-                str(loaded.parent_accounts[parent]) if parent in loaded.parent_accounts else None
+                str(loaded.parent_accounts[s.id]) if s.id in loaded.parent_accounts else None
             ),
             "reblog": None,
             "poll": loaded.polls.get(s.id),
@@ -452,6 +501,16 @@ class Serializer:
         return result
 
 
+@dataclass(slots=True)
+class _Present:
+    """Which statuses of a page have mentions, tags, media or a poll."""
+
+    mentions: set[int] = field(default_factory=set)
+    tags: set[int] = field(default_factory=set)
+    media: set[int] = field(default_factory=set)
+    poll: set[int] = field(default_factory=set)
+
+
 class _Loaded:
     """Everything a page of statuses needs, loaded in batches."""
 
@@ -465,48 +524,126 @@ class _Loaded:
         self.reblogs_count: dict[int, int] = {}
         self.favourites_count: dict[int, int] = {}
         self.replies_count: dict[int, int] = {}
-        self.parent_accounts: dict[int, int] = {}
+        self.parent_accounts: dict[int, int] = {}  # by the replying status
         self.favourited: set[int] = set()
         self.reblogged: set[int] = set()
         self.bookmarked: set[int] = set()
         self.pinned: set[int] = set()
         self.filtered: dict[int, list[Json]] = {}
 
-    async def _ids(self, query: Any, column: str) -> set[int]:
-        return {int(value) for value in await query.values_list(column, flat=True)}
-
     async def load(self, ser: Serializer) -> None:
-        ids = list(self.statuses)
+        """At most eight queries: accounts, counts and marks, then mentions, tags, media,
+        polls, the viewer's votes and filters when the page has any."""
         account_ids = {s.account_id for s in self.statuses.values()}  # type: ignore[attr-defined]
-        accounts = await Account.filter(id__in=account_ids)
-        for a, data in zip(accounts, await ser.accounts(accounts), strict=True):
-            self.accounts_json[a.id] = data
-
-        for m in await StatusMention.filter(status_id__in=ids).prefetch_related("account"):
-            acc = m.account
-            self.mentions[m.status_id].append(  # type: ignore[attr-defined]
-                {
-                    "id": str(acc.id),
-                    "username": acc.username,
-                    "url": acc.url or acc.uri,
-                    "acct": acc.handle,
-                }
+        self.accounts_json = await ser.accounts_by_id(account_ids)
+        has = await self._counts_and_marks(ser.viewer)
+        if has.mentions:
+            await self._mentions(has.mentions)
+        if has.tags:
+            await self._tags(ser, has.tags)
+        if has.media:
+            local_media = await MediaAttachment.filter(status_id__in=has.media).order_by(
+                "position", "id"
             )
-        for t in await StatusTag.filter(status_id__in=ids).prefetch_related("tag"):
-            name = t.tag.name
-            self.tags[t.status_id].append(  # type: ignore[attr-defined]
-                {"name": name, "url": ser.ctx.uris.build(Kind.TAG, name=name)}
-            )
-        local_media = await MediaAttachment.filter(status_id__in=ids).order_by("position", "id")
-        for item in local_media:
-            self.media[item.status_id].append(ser.media_attachment(item))  # type: ignore[attr-defined]
+            for item in local_media:
+                self.media[item.status_id].append(ser.media_attachment(item))  # type: ignore[attr-defined]
         for s in self.statuses.values():
             if s.id not in self.media and s.attachments:
                 self.media[s.id] = [
                     ser.remote_attachment(s, i, item) for i, item in enumerate(s.attachments[:16])
                 ]
+        if has.poll:
+            await self._polls(ser, has.poll)
+        if ser.viewer is not None:
+            compiled = ser.filters
+            if compiled is None:
+                compiled = await filter_rules.active_filters(ser.viewer)
+            self._filter(compiled)
 
-        polls = await Poll.filter(status_id__in=ids)
+    async def _counts_and_marks(self, viewer: Account | None) -> _Present:
+        """Counts, the replied-to accounts, the viewer's own marks and which statuses have
+        mentions, tags, media or a poll: one query."""
+        table = Status._meta.db_table
+        columns: dict[str, RawSQL] = {
+            "n_reblogs": _count(table, "reblog_of_id", table, ALIVE),
+            "n_replies": _count(table, "in_reply_to_id", table, ALIVE),
+            "n_favourites": _count(Favourite._meta.db_table, "status_id", table),
+            "parent_account": RawSQL(
+                _correlated('SELECT x."account_id"', table, "id", table, on="in_reply_to_id")
+            ),
+            "mentions": _any(StatusMention._meta.db_table, table),
+            "tags": _any(StatusTag._meta.db_table, table),
+            "media": _any(MediaAttachment._meta.db_table, table),
+            "poll": _any(Poll._meta.db_table, table),
+        }
+        marks: dict[str, set[int]] = {}
+        if viewer is not None:
+            columns |= {
+                "favourited": _exists(Favourite._meta.db_table, "status_id", table, viewer.id),
+                "reblogged": _exists(table, "reblog_of_id", table, viewer.id, ALIVE),
+                "bookmarked": _exists(Bookmark._meta.db_table, "status_id", table, viewer.id),
+                "pinned": _exists(StatusPin._meta.db_table, "status_id", table, viewer.id),
+            }
+            marks = {
+                "favourited": self.favourited,
+                "reblogged": self.reblogged,
+                "bookmarked": self.bookmarked,
+                "pinned": self.pinned,
+            }
+        present = _Present()
+        found = {
+            "mentions": present.mentions,
+            "tags": present.tags,
+            "media": present.media,
+            "poll": present.poll,
+            **marks,
+        }
+        rows = (
+            await Status.filter(id__in=list(self.statuses))
+            .annotate(**columns)
+            .values("id", *columns)
+        )
+        for row in rows:
+            key = int(row["id"])
+            self.reblogs_count[key] = int(row["n_reblogs"])
+            self.replies_count[key] = int(row["n_replies"])
+            self.favourites_count[key] = int(row["n_favourites"])
+            if row["parent_account"] is not None:
+                self.parent_accounts[key] = int(row["parent_account"])
+            for name, ids in found.items():
+                if row[name]:
+                    ids.add(key)
+        return present
+
+    async def _mentions(self, ids: set[int]) -> None:
+        mentions = await StatusMention.filter(status_id__in=list(ids)).values_list(
+            "status_id",
+            "account_id",
+            "account__username",
+            "account__domain",
+            "account__url",
+            "account__uri",
+        )
+        for status_id, account_id, username, domain, url, uri in mentions:
+            self.mentions[int(status_id)].append(
+                {
+                    "id": str(account_id),
+                    "username": username,
+                    "url": url or uri,
+                    "acct": username if domain is None else f"{username}@{domain}",
+                }
+            )
+
+    async def _tags(self, ser: Serializer, ids: set[int]) -> None:
+        for status_id, name in await StatusTag.filter(status_id__in=list(ids)).values_list(
+            "status_id", "tag__name"
+        ):
+            self.tags[int(status_id)].append(
+                {"name": name, "url": ser.ctx.uris.build(Kind.TAG, name=name)}
+            )
+
+    async def _polls(self, ser: Serializer, ids: set[int]) -> None:
+        polls = await Poll.filter(status_id__in=list(ids))
         own: dict[int, list[int]] = defaultdict(list)
         if ser.viewer is not None and polls:
             for vote in await PollVote.filter(
@@ -515,41 +652,6 @@ class _Loaded:
                 own[vote.poll_id].append(vote.choice)  # type: ignore[attr-defined]
         for p in polls:
             self.polls[p.status_id] = ser.poll(p, own.get(p.id))  # type: ignore[attr-defined]
-
-        alive = Status.filter(deleted_at=None)
-        self.reblogs_count = await _grouped_counts(
-            alive.filter(reblog_of_id__in=ids), "reblog_of_id"
-        )
-        self.replies_count = await _grouped_counts(
-            alive.filter(in_reply_to_id__in=ids), "in_reply_to_id"
-        )
-        self.favourites_count = await _grouped_counts(
-            Favourite.filter(status_id__in=ids), "status_id"
-        )
-
-        parents = {s.in_reply_to_id for s in self.statuses.values() if s.in_reply_to_id}  # type: ignore[attr-defined]
-        if parents:
-            rows = await Status.filter(id__in=parents).values_list("id", "account_id")
-            self.parent_accounts = {int(i): int(a) for i, a in rows}
-
-        viewer = ser.viewer
-        if viewer is not None:
-            self.favourited = await self._ids(
-                Favourite.filter(account_id=viewer.id, status_id__in=ids), "status_id"
-            )
-            self.reblogged = await self._ids(
-                alive.filter(account_id=viewer.id, reblog_of_id__in=ids), "reblog_of_id"
-            )
-            self.bookmarked = await self._ids(
-                Bookmark.filter(account_id=viewer.id, status_id__in=ids), "status_id"
-            )
-            self.pinned = await self._ids(
-                StatusPin.filter(account_id=viewer.id, status_id__in=ids), "status_id"
-            )
-            compiled = ser.filters
-            if compiled is None:
-                compiled = await filter_rules.active_filters(viewer)
-            self._filter(compiled)
 
     def _filter(self, compiled: filter_rules.CompiledFilters) -> None:
         """Every filter each post matches (in any context: apps check the context), a boost

@@ -30,15 +30,22 @@ MAX_TAGS = 4
 
 
 async def _page(
-    request: Request, viewer: Account | None, query: QuerySet[Status], context: str
+    request: Request,
+    viewer: Account | None,
+    query: QuerySet[Status],
+    context: str,
+    facts: timelines.ViewerFacts = timelines.EVERYTHING,
 ) -> Response:
     page = Page.of(await Params.read(request))
     rows = page.arrange(await page.apply(query))
     serializer = Serializer(request.app.state.ctx, viewer)
     shown = rows
     if viewer is not None and rows:
-        serializer.filters = await filters.active_filters(viewer)
-        hidden = await filters.hidden_ids(rows, serializer.filters, context)
+        compiled = filters.CompiledFilters()
+        if facts.filters:
+            compiled = await filters.active_filters(viewer)
+        serializer.filters = compiled
+        hidden = await filters.hidden_ids(rows, compiled, context)
         shown = [s for s in rows if s.id not in hidden]
     data = await serializer.statuses(shown)
     return ok(data, headers=link_header(request, [s.id for s in rows], page))
@@ -54,28 +61,32 @@ def _public_filter(params: Params) -> PublicFilter:
 
 async def home(request: Request) -> Response:
     user = await require_user(request, "read:statuses")
-    return await _page(request, user, timelines.home(user), "home")
+    facts = await timelines.viewer_facts(user)
+    return await _page(request, user, timelines.home(user, facts), "home", facts)
 
 
 async def public(request: Request) -> Response:
     viewer = await optional_user(request, "read:statuses")
     params = await Params.read(request)
-    query = timelines.public(viewer, _public_filter(params))
-    return await _page(request, viewer, query, "public")
+    facts = await timelines.viewer_facts(viewer)
+    query = timelines.public(viewer, _public_filter(params), facts)
+    return await _page(request, viewer, query, "public", facts)
 
 
 async def tag(request: Request) -> Response:
     viewer = await optional_user(request, "read:statuses")
     params = await Params.read(request)
     hashtag = str(request.path_params["hashtag"])
+    facts = await timelines.viewer_facts(viewer)
     query = timelines.tagged(
         viewer,
         _public_filter(params),
         any_of=[hashtag, *params.texts("any", max_items=MAX_TAGS)],
         all_of=params.texts("all", max_items=MAX_TAGS),
         none_of=params.texts("none", max_items=MAX_TAGS),
+        facts=facts,
     )
-    return await _page(request, viewer, query, "public")
+    return await _page(request, viewer, query, "public", facts)
 
 
 async def account_statuses(request: Request) -> Response:

@@ -104,8 +104,10 @@ async def find_token(access_token: str, now: datetime | None = None) -> OAuthTok
     """The live token for this secret (not revoked or expired; its user active), or None."""
     if not access_token or len(access_token) > 256:
         return None
-    token = await OAuthToken.get_or_none(digest=digest(access_token)).prefetch_related(
-        "account", "app"
+    token = (
+        await OAuthToken.filter(digest=digest(access_token))
+        .select_related("account", "app")
+        .first()
     )
     moment = now or utcnow()
     if token is None or token.revoked_at is not None:

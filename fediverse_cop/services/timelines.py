@@ -31,15 +31,18 @@ from fediverse_cop.models import (
     AccountBlock,
     ActorType,
     CommunityRole,
+    Filter,
     Follow,
     FollowState,
     ListAccount,
     MediaAttachment,
+    Mute,
     Status,
     StatusMention,
     StatusPin,
     StatusTag,
     TagFollow,
+    UserDomainBlock,
     Visibility,
 )
 from fediverse_cop.models import List as UserList
@@ -53,6 +56,54 @@ MAX_DESCENDANTS = 200
 MAX_DESCENDANT_DEPTH = 20
 
 
+@dataclass(frozen=True, slots=True)
+class ViewerFacts:
+    """Which of the viewer's own settings can change a timeline (all, when unknown).
+
+    Most people block, mute and list nobody: leaving out the conditions that cannot
+    apply makes the timeline query smaller to build, plan and run.
+    """
+
+    blocks: bool = True
+    mutes: bool = True
+    domain_blocks: bool = True
+    exclusive_lists: bool = True
+    followed_tags: bool = True
+    staff_roles: bool = True
+    filters: bool = True
+
+
+EVERYTHING = ViewerFacts()
+
+_FACT_TABLES = {
+    "blocks": (AccountBlock, ""),
+    "mutes": (Mute, ""),
+    "domain_blocks": (UserDomainBlock, ""),
+    "exclusive_lists": (UserList, ' AND x."exclusive"'),
+    "followed_tags": (TagFollow, ""),
+    "staff_roles": (CommunityRole, ""),
+    "filters": (Filter, ""),
+}
+
+
+async def viewer_facts(viewer: Account | None) -> ViewerFacts:
+    """The viewer's :class:`ViewerFacts`, in one query."""
+    if viewer is None:
+        return EVERYTHING
+    table = Account._meta.db_table
+    columns = {
+        name: RawSQL(
+            f'EXISTS (SELECT 1 FROM "{model._meta.db_table}" x'  # noqa: S608 (names, an int)
+            f' WHERE x."account_id" = "{table}"."id"{condition})'
+        )
+        for name, (model, condition) in _FACT_TABLES.items()
+    }
+    rows = await Account.filter(id=viewer.id).annotate(**columns).values(*columns)
+    if not rows:
+        return EVERYTHING
+    return ViewerFacts(**{name: bool(value) for name, value in rows[0].items()})
+
+
 def _followed(viewer: Account) -> Subquery:
     return Subquery(
         Follow.filter(account_id=viewer.id, state=FollowState.ACCEPTED).values("target_id")
@@ -63,16 +114,14 @@ def _mentioning(viewer: Account) -> Subquery:
     return Subquery(StatusMention.filter(account_id=viewer.id).values("status_id"))
 
 
-def _member_of(viewer: Account) -> Subquery:
+def _member_of(viewer: Account, facts: ViewerFacts) -> Subquery:
     """The URIs of the groups ``viewer`` is a member of: followed (accepted), or a local
     community where they are owner, moderator or trainer."""
-    staff = CommunityRole.filter(account_id=viewer.id, role__in=COMMUNITY_STAFF)
-    return Subquery(
-        Account.filter(
-            Q(id__in=_followed(viewer)) | Q(id__in=Subquery(staff.values("community__account_id"))),
-            actor_type=ActorType.GROUP,
-        ).values("uri")
-    )
+    groups = Q(id__in=_followed(viewer))
+    if facts.staff_roles:
+        staff = CommunityRole.filter(account_id=viewer.id, role__in=COMMUNITY_STAFF)
+        groups = groups | Q(id__in=Subquery(staff.values("community__account_id")))
+    return Subquery(Account.filter(groups, actor_type=ActorType.GROUP).values("uri"))
 
 
 def alive() -> Q:
@@ -85,7 +134,7 @@ def alive() -> Q:
     )
 
 
-def visible_to(viewer: Account | None) -> Q:
+def visible_to(viewer: Account | None, facts: ViewerFacts = EVERYTHING) -> Q:
     """The statuses ``viewer`` (None: anonymous) may see."""
     if viewer is None:
         return alive() & Q(visibility__in=OPEN)
@@ -96,22 +145,22 @@ def visible_to(viewer: Account | None) -> Q:
         | Q(visibility=Visibility.PRIVATE, account_id__in=_followed(viewer))
         | Q(
             visibility__in=(Visibility.PRIVATE, Visibility.DIRECT),
-            audience__in=_member_of(viewer),
+            audience__in=_member_of(viewer, facts),
         )
     )
 
 
-def not_blocked(viewer: Account | None) -> Q:
+def not_blocked(viewer: Account | None, facts: ViewerFacts = EVERYTHING) -> Q:
     """Leaves out the posts of accounts the viewer blocks (nothing for anonymous)."""
-    if viewer is None:
+    if viewer is None or not facts.blocks:
         return Q()
     blocked = AccountBlock.filter(account_id=viewer.id).values("target_id")
     return ~Q(account_id__in=Subquery(blocked))
 
 
-def not_muted(viewer: Account | None) -> Q:
+def not_muted(viewer: Account | None, facts: ViewerFacts = EVERYTHING) -> Q:
     """Leaves out the posts and boosts of accounts the viewer mutes, and boosts of their posts."""
-    if viewer is None:
+    if viewer is None or not facts.mutes:
         return Q()
     muted = mutes.muted_ids(viewer.id)
     return ~Q(account_id__in=muted) & (
@@ -120,10 +169,12 @@ def not_muted(viewer: Account | None) -> Q:
     )
 
 
-def not_domain_blocked(viewer: Account | None, *, keep_followed: bool = False) -> Q:
+def not_domain_blocked(
+    viewer: Account | None, *, keep_followed: bool = False, facts: ViewerFacts = EVERYTHING
+) -> Q:
     """Leaves out posts from the domains the viewer blocks, and boosts of them; with
     ``keep_followed``, not those of accounts the viewer still follows there."""
-    if viewer is None:
+    if viewer is None or not facts.domain_blocks:
         return Q()
     there = mutes.blocked_domain_accounts(viewer.id)
     own = ~Q(account_id__in=there)
@@ -138,12 +189,14 @@ def not_domain_blocked(viewer: Account | None, *, keep_followed: bool = False) -
     return own & boosted
 
 
-def unwanted_left_out(viewer: Account | None, *, keep_followed: bool = False) -> Q:
+def unwanted_left_out(
+    viewer: Account | None, *, keep_followed: bool = False, facts: ViewerFacts = EVERYTHING
+) -> Q:
     """Blocked and muted accounts and blocked domains left out."""
     return (
-        not_blocked(viewer)
-        & not_muted(viewer)
-        & not_domain_blocked(viewer, keep_followed=keep_followed)
+        not_blocked(viewer, facts)
+        & not_muted(viewer, facts)
+        & not_domain_blocked(viewer, keep_followed=keep_followed, facts=facts)
     )
 
 
@@ -158,7 +211,7 @@ def visible(viewer: Account | None) -> QuerySet[Status]:
     return Status.filter(visible_to(viewer))
 
 
-def home(viewer: Account) -> QuerySet[Status]:
+def home(viewer: Account, facts: ViewerFacts = EVERYTHING) -> QuerySet[Status]:
     """The viewer's own posts and boosts, those of accounts they follow, posts addressed to
     them, posts in the communities they joined, and public posts with the hashtags they
     follow.
@@ -172,28 +225,34 @@ def home(viewer: Account) -> QuerySet[Status]:
     joined = Subquery(
         Account.filter(id__in=_followed(viewer), actor_type=ActorType.GROUP).values("uri")
     )
-    followed_tags = Subquery(TagFollow.filter(account_id=viewer.id).values("tag_id"))
-    exclusive_lists = UserList.filter(account_id=viewer.id, exclusive=True).values("id")
-    exclusive = Subquery(
-        ListAccount.filter(user_list_id__in=Subquery(exclusive_lists)).values("account_id")
-    )
-    return Status.filter(
-        visible_to(viewer),
-        unwanted_left_out(viewer, keep_followed=True),
+    wanted = (
         Q(account_id=viewer.id)
         | Q(account_id__in=_followed(viewer))
         | Q(id__in=_mentioning(viewer))
         | Q(audience__in=joined)
-        | Q(
+    )
+    if facts.followed_tags:
+        followed_tags = Subquery(TagFollow.filter(account_id=viewer.id).values("tag_id"))
+        wanted = wanted | Q(
             visibility=Visibility.PUBLIC,
             reblog_of_id=None,
             id__in=Subquery(StatusTag.filter(tag_id__in=followed_tags).values("status_id")),
-        ),
+        )
+    query = Status.filter(
+        visible_to(viewer, facts),
+        unwanted_left_out(viewer, keep_followed=True, facts=facts),
+        wanted,
         Q(reblog_of_id=None)
         | Q(reblog_of__audience=None)
         | ~Q(reblog_of__audience__in=joined, reblog_of__visibility__in=OPEN),
-        ~Q(account_id__in=exclusive) | Q(id__in=_mentioning(viewer)),
     )
+    if facts.exclusive_lists:
+        exclusive_lists = UserList.filter(account_id=viewer.id, exclusive=True).values("id")
+        exclusive = Subquery(
+            ListAccount.filter(user_list_id__in=Subquery(exclusive_lists)).values("account_id")
+        )
+        query = query.filter(~Q(account_id__in=exclusive) | Q(id__in=_mentioning(viewer)))
+    return query
 
 
 def list_timeline(viewer: Account, user_list: UserList) -> QuerySet[Status]:
@@ -240,9 +299,12 @@ class PublicFilter:
     only_media: bool = False
 
 
-def _public(viewer: Account | None, options: PublicFilter) -> QuerySet[Status]:
+def _public(viewer: Account | None, options: PublicFilter, facts: ViewerFacts) -> QuerySet[Status]:
     query = Status.filter(
-        alive(), unwanted_left_out(viewer), visibility=Visibility.PUBLIC, reblog_of_id=None
+        alive(),
+        unwanted_left_out(viewer, facts=facts),
+        visibility=Visibility.PUBLIC,
+        reblog_of_id=None,
     )
     if options.local:
         query = query.filter(local=True)
@@ -253,9 +315,11 @@ def _public(viewer: Account | None, options: PublicFilter) -> QuerySet[Status]:
     return query
 
 
-def public(viewer: Account | None, options: PublicFilter) -> QuerySet[Status]:
+def public(
+    viewer: Account | None, options: PublicFilter, facts: ViewerFacts = EVERYTHING
+) -> QuerySet[Status]:
     """Public posts (no boosts), local or remote or both."""
-    return _public(viewer, options)
+    return _public(viewer, options, facts)
 
 
 def tagged(
@@ -265,9 +329,10 @@ def tagged(
     any_of: Sequence[str],
     all_of: Sequence[str] = (),
     none_of: Sequence[str] = (),
+    facts: ViewerFacts = EVERYTHING,
 ) -> QuerySet[Status]:
     """Public posts with any of ``any_of``, all of ``all_of`` and none of ``none_of``."""
-    query = _public(viewer, options).filter(id__in=_with_tags(any_of))
+    query = _public(viewer, options, facts).filter(id__in=_with_tags(any_of))
     for name in all_of:
         query = query.filter(id__in=_with_tags([name]))
     if none_of:
