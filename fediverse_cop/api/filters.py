@@ -2,7 +2,8 @@
 
 The rules and the matching are in :mod:`fediverse_cop.services.filters`; this
 module reads parameters and builds the Filter, FilterKeyword, FilterStatus,
-FilterResult and V1 Filter entities. Version 1 ids are keyword ids.
+FilterResult and V1 Filter entities. Version 1 ids are keyword ids. Every change
+sends ``filters_changed`` to the user's streams (from the services).
 """
 
 from __future__ import annotations
@@ -178,8 +179,7 @@ async def update_filter(request: Request) -> Response:
 
 async def delete_filter(request: Request) -> Response:
     user = await require_user(request, "write:filters")
-    row = await _filter(request, user)
-    await row.delete()
+    await filters.delete_filter(await _filter(request, user))
     return ok({})
 
 
@@ -222,8 +222,7 @@ async def update_keyword(request: Request) -> Response:
 
 async def delete_keyword(request: Request) -> Response:
     user = await require_user(request, "write:filters")
-    keyword = await _keyword(request, user)
-    await keyword.delete()
+    await filters.delete_keyword(await _keyword(request, user))
     return ok({})
 
 
@@ -257,7 +256,7 @@ async def get_filter_status(request: Request) -> Response:
 async def delete_filter_status(request: Request) -> Response:
     user = await require_user(request, "write:filters")
     row = await filters.own_filter_status(user, parse_id(request.path_params["id"]))
-    await row.delete()
+    await filters.remove_status(row)
     # The removed entry (the OpenAPI description documents a FilterStatus here).
     return ok(filter_status_json(row))
 

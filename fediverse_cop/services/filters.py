@@ -14,15 +14,19 @@ plain text of the content, the content warning and media descriptions,
 case-insensitively; ``whole_word`` keywords only at word boundaries, as Mastodon
 does (a boundary is required only where the keyword starts or ends with a word
 character).
+
+Every change to a user's filters (a filter, its keywords or its posts, through v1
+or v2) sends ``filters_changed`` to that user's ``user`` streams, once per change,
+after it is stored.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
@@ -31,6 +35,7 @@ from activitypub.html import html_to_text
 from fediverse_cop.models import Account, Filter, FilterKeyword, FilterStatus, Status
 from fediverse_cop.services.context import utcnow
 from fediverse_cop.services.errors import Invalid, NotFound
+from fediverse_cop.streaming import bus
 
 CONTEXTS: Final = ("home", "notifications", "public", "thread", "account")
 ACTIONS: Final = ("warn", "hide")
@@ -167,9 +172,18 @@ def _unexpired() -> Q:
 
 async def active_filters(account: Account) -> CompiledFilters:
     """``account``'s unexpired filters: one query when there are none, three otherwise."""
-    rows = await Filter.filter(_unexpired(), account_id=account.id).order_by("id")
+    return (await active_filters_of([account.id]))[account.id]
+
+
+async def active_filters_of(account_ids: Collection[int]) -> dict[int, CompiledFilters]:
+    """The unexpired filters of each of ``account_ids`` (the streams load them for all
+    their receivers at once): one query when none has any, three otherwise."""
+    found = {int(i): CompiledFilters() for i in account_ids}
+    if not found:
+        return found
+    rows = await Filter.filter(_unexpired(), account_id__in=list(found)).order_by("id")
     if not rows:
-        return CompiledFilters()
+        return found
     ids = [row.id for row in rows]
     keywords: dict[int, list[FilterKeyword]] = {i: [] for i in ids}
     for k in await FilterKeyword.filter(custom_filter_id__in=ids).order_by("id"):
@@ -180,7 +194,12 @@ async def active_filters(account: Account) -> CompiledFilters:
     )
     for filter_id, status_id in pairs:
         statuses[int(filter_id)].add(int(status_id))
-    return CompiledFilters([_compile(row, keywords[row.id], statuses[row.id]) for row in rows])
+    compiled: dict[int, list[CompiledFilter]] = {}
+    for row in rows:
+        owner: int = row.account_id  # type: ignore[attr-defined]
+        compiled.setdefault(owner, []).append(_compile(row, keywords[row.id], statuses[row.id]))
+    found.update({owner: CompiledFilters(items) for owner, items in compiled.items()})
+    return found
 
 
 async def hidden_ids(
@@ -299,6 +318,16 @@ async def own_filter_status(account: Account, row_id: int | None) -> FilterStatu
     return row
 
 
+async def _changed(account_id: int) -> None:
+    """Tell the owner's streams that their filters changed."""
+    await bus.publish_filters_changed(account_id)
+
+
+async def _owner_of(filter_id: int) -> int | None:
+    owners: list[Any] = await Filter.filter(id=filter_id).values_list("account_id", flat=True)
+    return int(owners[0]) if owners else None
+
+
 async def create_filter(account: Account, change: FilterChange) -> Filter:
     if change.title is None or change.context is None:
         raise Invalid("Validation failed: Title and context are required")
@@ -313,10 +342,23 @@ async def create_filter(account: Account, change: FilterChange) -> Filter:
             expires_at=expiry(change.expires_in or 0),
         )
         await _apply_keywords(row, change.keywords)
+    await _changed(account.id)
     return row
 
 
 async def update_filter(row: Filter, change: FilterChange) -> Filter:
+    await _update_filter(row, change)
+    await _changed(row.account_id)  # type: ignore[attr-defined]
+    return row
+
+
+async def delete_filter(row: Filter) -> None:
+    """Remove a filter with its keywords and posts."""
+    await row.delete()
+    await _changed(row.account_id)  # type: ignore[attr-defined]
+
+
+async def _update_filter(row: Filter, change: FilterChange) -> None:
     async with in_transaction():
         if change.title is not None:
             row.title = check_title(change.title)
@@ -328,7 +370,6 @@ async def update_filter(row: Filter, change: FilterChange) -> Filter:
             row.expires_at = expiry(change.expires_in)
         await row.save()
         await _apply_keywords(row, change.keywords)
-    return row
 
 
 async def _apply_keywords(row: Filter, changes: Sequence[KeywordChange]) -> None:
@@ -338,7 +379,7 @@ async def _apply_keywords(row: Filter, changes: Sequence[KeywordChange]) -> None
                 continue
             if change.keyword is None:
                 raise Invalid("Validation failed: Keyword can't be blank")
-            await add_keyword(row, change.keyword, change.whole_word)
+            await _add_keyword(row, change.keyword, change.whole_word)
             continue
         keyword = await FilterKeyword.get_or_none(id=change.id, custom_filter_id=row.id)
         if keyword is None:
@@ -346,10 +387,16 @@ async def _apply_keywords(row: Filter, changes: Sequence[KeywordChange]) -> None
         if change.destroy:
             await keyword.delete()
         else:
-            await update_keyword(keyword, change.keyword, change.whole_word)
+            await _update_keyword(keyword, change.keyword, change.whole_word)
 
 
 async def add_keyword(row: Filter, keyword: str, whole_word: bool | None) -> FilterKeyword:
+    added = await _add_keyword(row, keyword, whole_word)
+    await _changed(row.account_id)  # type: ignore[attr-defined]
+    return added
+
+
+async def _add_keyword(row: Filter, keyword: str, whole_word: bool | None) -> FilterKeyword:
     if await FilterKeyword.filter(custom_filter_id=row.id).count() >= MAX_KEYWORDS:
         raise Invalid(f"Validation failed: at most {MAX_KEYWORDS} keywords in a filter")
     return await FilterKeyword.create(
@@ -360,6 +407,25 @@ async def add_keyword(row: Filter, keyword: str, whole_word: bool | None) -> Fil
 
 
 async def update_keyword(
+    row: FilterKeyword, keyword: str | None, whole_word: bool | None
+) -> FilterKeyword:
+    await _update_keyword(row, keyword, whole_word)
+    await _changed_filter(row.custom_filter_id)  # type: ignore[attr-defined]
+    return row
+
+
+async def delete_keyword(row: FilterKeyword) -> None:
+    await row.delete()
+    await _changed_filter(row.custom_filter_id)  # type: ignore[attr-defined]
+
+
+async def _changed_filter(filter_id: int) -> None:
+    owner = await _owner_of(filter_id)
+    if owner is not None:
+        await _changed(owner)
+
+
+async def _update_keyword(
     row: FilterKeyword, keyword: str | None, whole_word: bool | None
 ) -> FilterKeyword:
     if keyword is not None:
@@ -374,7 +440,14 @@ async def add_status(account: Account, row: Filter, status: Status) -> FilterSta
     existing = await FilterStatus.get_or_none(custom_filter_id=row.id, status_id=status.id)
     if existing is not None:
         raise Invalid("Validation failed: Status has already been taken")
-    return await FilterStatus.create(custom_filter=row, status=status)
+    added = await FilterStatus.create(custom_filter=row, status=status)
+    await _changed(account.id)
+    return added
+
+
+async def remove_status(row: FilterStatus) -> None:
+    await row.delete()
+    await _changed_filter(row.custom_filter_id)  # type: ignore[attr-defined]
 
 
 async def keywords_of(rows: Sequence[Filter]) -> dict[int, list[FilterKeyword]]:
@@ -444,8 +517,9 @@ async def update_v1(keyword: FilterKeyword, change: V1Change) -> FilterKeyword:
         if changes_filter:
             if await FilterKeyword.filter(custom_filter_id=row.id).count() > 1:
                 raise Invalid(MULTIPLE_KEYWORDS)
-            await update_filter(row, filter_change)
-        await update_keyword(keyword, change.phrase, change.whole_word)
+            await _update_filter(row, filter_change)
+        await _update_keyword(keyword, change.phrase, change.whole_word)
+    await _changed(row.account_id)  # type: ignore[attr-defined]
     return keyword
 
 
@@ -457,6 +531,7 @@ async def delete_v1(keyword: FilterKeyword) -> None:
         left = await FilterKeyword.exists(custom_filter_id=row.id)
         if not left and not await FilterStatus.exists(custom_filter_id=row.id):
             await row.delete()
+    await _changed(row.account_id)  # type: ignore[attr-defined]
 
 
 async def v1_keywords(account: Account) -> list[FilterKeyword]:

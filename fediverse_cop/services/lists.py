@@ -12,6 +12,10 @@ a per-community timeline. Its id is the community's account id. List ids and
 account ids come from the same time-ordered id generator; a new list never takes
 an id that is an account's (:func:`create_list` checks), so the two cannot be
 confused. A community list cannot be renamed, deleted or given members.
+
+:class:`ListTimelines` answers the streaming hub's questions about lists (its
+``ListSource``): whose list an id is, and whether a post belongs to a list's
+timeline, decided by the timeline's own query (:func:`timeline`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from tortoise.expressions import Q, Subquery
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from fediverse_cop.ids import new_id
@@ -31,7 +36,9 @@ from fediverse_cop.models import (
     FollowState,
     List,
     ListAccount,
+    Status,
 )
+from fediverse_cop.services import timelines
 from fediverse_cop.services.errors import Invalid, NotFound, ServiceError
 from fediverse_cop.services.visibility import COMMUNITY_STAFF
 
@@ -185,3 +192,55 @@ async def lists_with(account: Account, target: Account) -> list[ListView]:
     if await Account.exists(joined_communities_filter(account), id=target.id):
         found.append(ListView.of_community(target))
     return found
+
+
+def timeline(viewer: Account, view: ListView) -> QuerySet[Status]:
+    """The list's timeline: a joined community's statuses, or the posts of a list's members."""
+    if view.community is not None:
+        return timelines.community_timeline(viewer, view.community)
+    return timelines.list_timeline(viewer, view.own())
+
+
+class ListTimelines:
+    """Lists as the streaming hub sees them (``streaming.hub.ListSource``)."""
+
+    async def owns(self, account_id: int, list_id: int) -> bool:
+        """Whether ``list_id`` is one of the account's lists or joined communities."""
+        return await self._view(account_id, list_id) is not None
+
+    async def contains(self, account_id: int, list_id: int, status_id: int) -> bool:
+        """Whether the list's timeline, as its owner sees it, holds the status: the
+        timeline's query narrowed to that status (one query once the list is found)."""
+        found = await self._view(account_id, list_id)
+        if found is None:
+            return False
+        viewer, view = found
+        return await timeline(viewer, view).filter(id=status_id).exists()
+
+    async def candidates(self, status: Status, list_ids: set[int]) -> set[int]:
+        """Those of ``list_ids`` whose timeline could hold ``status`` (each is then asked
+        with :meth:`contains`): lists with its author as a member, and the communities it
+        was posted in or by. At most two queries for any number of lists."""
+        if not list_ids:
+            return set()
+        author: int = status.account_id  # type: ignore[attr-defined]
+        wanted = list(list_ids)
+        rows: list[Any] = await ListAccount.filter(
+            user_list_id__in=wanted, account_id=author
+        ).values_list("user_list_id", flat=True)
+        found = {int(i) for i in rows} | ({author} & list_ids)
+        if status.audience:
+            groups: list[Any] = await Account.filter(
+                id__in=wanted, uri=status.audience, actor_type=ActorType.GROUP
+            ).values_list("id", flat=True)
+            found |= {int(i) for i in groups}
+        return found
+
+    async def _view(self, account_id: int, list_id: int) -> tuple[Account, ListView] | None:
+        viewer = await Account.get_or_none(id=account_id)
+        if viewer is None:
+            return None
+        try:
+            return viewer, await find(viewer, list_id)
+        except NotFound:
+            return None

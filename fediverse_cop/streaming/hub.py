@@ -9,15 +9,18 @@ connection is closed (WebSocket close code 1013, SSE response ended) so it never
 slows the others.
 
 Who receives what follows the timelines (:mod:`fediverse_cop.services.timelines`):
-``user`` gets what the home timeline would show; ``public*`` and ``hashtag*``
+``user`` gets what the home timeline would show; ``list`` what the list's
+timeline would (asked of a :class:`ListSource`); ``public*`` and ``hashtag*``
 public posts (no boosts) of authors the viewer does not block; ``direct`` a
 ``conversation`` for direct posts the viewer wrote or is mentioned in;
 notifications go to their recipient's ``user`` (when the token may read
-notifications) and ``user:notification`` streams.
+notifications) and ``user:notification`` streams. The receiver's ``hide`` filters
+of the stream's context (:func:`.streams.filter_context`) keep matching posts out.
 
 Rendering is batched by viewer class: viewers who have not favourited, boosted,
-bookmarked, pinned or voted on the post see the same Status entity, rendered once;
-each of the others gets their own.
+bookmarked, pinned or voted on the post, and none of whose filters it matches, see
+the same Status entity, rendered once; each of the others gets their own (with
+their filters' matches in ``filtered``).
 
 Every token is re-checked every ``token_recheck`` seconds (one query for all the
 connections of the process); streams of a revoked or expired token, or of a
@@ -56,7 +59,8 @@ from fediverse_cop.models import (
     StatusTag,
     Visibility,
 )
-from fediverse_cop.services import timelines
+from fediverse_cop.services import filters as filter_rules
+from fediverse_cop.services import lists, timelines
 from fediverse_cop.services.context import ServerContext, utcnow
 from fediverse_cop.settings import Settings
 from fediverse_cop.streaming import audience, bus
@@ -79,11 +83,21 @@ OPEN = (Visibility.PUBLIC, Visibility.UNLISTED)
 
 
 class ListSource(Protocol):
-    """Lists as the streams see them (lists are kept elsewhere; none by default)."""
+    """Lists as the streams see them (:class:`fediverse_cop.services.lists.ListTimelines`
+    in a running server; a hub without one refuses the ``list`` stream)."""
 
-    async def owns(self, account_id: int, list_id: int) -> bool: ...
+    async def owns(self, account_id: int, list_id: int) -> bool:
+        """Whether the account may stream the list."""
+        ...
 
-    async def contains(self, account_id: int, list_id: int, status_id: int) -> bool: ...
+    async def candidates(self, status: Status, list_ids: set[int]) -> set[int]:
+        """Those of ``list_ids`` that could hold ``status`` (a cheap narrowing, for all
+        the lists streamed at once; it may keep too many, never too few)."""
+        ...
+
+    async def contains(self, account_id: int, list_id: int, status_id: int) -> bool:
+        """Whether the list's timeline, as the account sees it, holds the status."""
+        ...
 
 
 @dataclass(eq=False)
@@ -132,6 +146,44 @@ class Subscriber:
 
 
 Targets = list[tuple[Subscriber, StreamKey]]
+
+
+@dataclass(eq=False)
+class _Rendering:
+    """What one status event keeps across its batches of receivers: the receivers'
+    filters, and the rendering shared by those who did not interact with the post and
+    none of whose filters it matches."""
+
+    status: Status
+    inner: Status | None  # the boosted post, for a boost
+    filters: dict[int, filter_rules.CompiledFilters] = field(default_factory=dict)
+    shared: str | None = None
+    _text: str | None = None
+
+    @property
+    def proper(self) -> Status:
+        """The post whose text filters match: the boosted one, for a boost."""
+        return self.inner if self.inner is not None else self.status
+
+    async def load_filters(self, viewers: set[int]) -> None:
+        missing = viewers - self.filters.keys()
+        if missing:
+            self.filters.update(await filter_rules.active_filters_of(missing))
+
+    def matches(self, viewer: int, context: str | None) -> list[filter_rules.FilterMatch]:
+        compiled = self.filters.get(viewer)
+        if not compiled:
+            return []
+        if self._text is None:
+            self._text = filter_rules.status_text(self.proper)
+        return compiled.matches(self._text, context, self.proper.id)
+
+    def hidden(self, viewer: int, key: StreamKey) -> bool:
+        """Whether a ``hide`` filter of the stream's context takes the post out."""
+        context = names.filter_context(key.name)
+        if context is None:
+            return False
+        return any(match.hides for match in self.matches(viewer, context))
 
 
 class Hub:
@@ -307,13 +359,21 @@ class Hub:
         status = await Status.get_or_none(id=event.status_id)
         if status is None:
             return
-        shared: dict[str, str] = {}
+        reblog_of: int | None = status.reblog_of_id  # type: ignore[attr-defined]
+        inner = await Status.get_or_none(id=reblog_of) if reblog_of is not None else None
+        rendering = _Rendering(status, inner)
 
         async def deliver(targets: Targets) -> None:
             if not targets:
                 return
+            await rendering.load_filters({sub.account_id for sub, _ in targets})
+            targets = [
+                (sub, key) for sub, key in targets if not rendering.hidden(sub.account_id, key)
+            ]
+            if not targets:
+                return
             viewers = {sub.account_id for sub, _ in targets}
-            payloads = await self._render_status(status, viewers, shared)
+            payloads = await self._render_status(rendering, viewers)
             for sub, key in targets:
                 if sub.account_id in payloads:
                     sub.offer(Frame(key.label, event.kind.value, payloads[sub.account_id]))
@@ -417,10 +477,16 @@ class Hub:
         wanted = [(sub, key) for sub, key in subs if key.list_id is not None]
         if source is None or not wanted:
             return []
+        maybe = await source.candidates(status, {key.list_id for _, key in wanted if key.list_id})
+        answers: dict[tuple[int, int], bool] = {}
         found: Targets = []
         for sub, key in wanted:
-            assert key.list_id is not None
-            if await source.contains(sub.account_id, key.list_id, status.id):
+            if key.list_id is None or key.list_id not in maybe:
+                continue
+            pair = (sub.account_id, key.list_id)
+            if pair not in answers:
+                answers[pair] = await source.contains(sub.account_id, key.list_id, status.id)
+            if answers[pair]:
                 found.append((sub, key))
         return found
 
@@ -538,7 +604,12 @@ class Hub:
             and not await timelines.visible(recipient).filter(id=status.id).exists()
         ):
             return
-        rendered = await Serializer(self.ctx, recipient).notifications([notification])
+        serializer = Serializer(self.ctx, recipient)
+        if status is not None:
+            serializer.filters = await filter_rules.active_filters(recipient)
+            if await filter_rules.hidden_ids([status], serializer.filters, "notifications"):
+                return
+        rendered = await serializer.notifications([notification])
         payload = _json(rendered[0])
         for sub, key in targets:
             sub.offer(Frame(key.label, Kind.NOTIFICATION.value, payload))
@@ -558,29 +629,32 @@ class Hub:
 
     # -- rendering ---------------------------------------------------------------------
 
-    async def _render_status(
-        self, status: Status, viewer_ids: set[int], shared: dict[str, str]
-    ) -> dict[int, str]:
-        """The Status entity for each viewer, rendered once per viewer class (``shared``
-        keeps the rendering of those who did not interact, across batches)."""
+    async def _render_status(self, rendering: _Rendering, viewer_ids: set[int]) -> dict[int, str]:
+        """The Status entity for each viewer, rendered once per viewer class (``rendering``
+        keeps the shared one across batches). Those whose filters match the post get their
+        own, with the matches in ``filtered``, as the timelines show them."""
+        status = rendering.status
         ids = [status.id]
-        reblog_of: int | None = status.reblog_of_id  # type: ignore[attr-defined]
-        if reblog_of is not None:
-            ids.append(reblog_of)
+        if rendering.inner is not None:
+            ids.append(rendering.inner.id)
+        await rendering.load_filters(viewer_ids)
         special = await _interacted(viewer_ids, ids)
+        special |= {v for v in viewer_ids if rendering.matches(v, None)}
         ordinary = sorted(viewer_ids - special)
-        needed = special | (set(ordinary[:1]) if "status" not in shared else set())
+        needed = special | (set(ordinary[:1]) if rendering.shared is None else set())
         accounts = {a.id: a for a in await Account.filter(id__in=needed)}
         payloads: dict[int, str] = {}
-        if ordinary and "status" not in shared and ordinary[0] in accounts:
-            rendered = await Serializer(self.ctx, accounts[ordinary[0]]).status(status)
-            shared["status"] = _json(rendered)
-        if ordinary and "status" in shared:
-            payloads.update(dict.fromkeys(ordinary, shared["status"]))
+        if ordinary and rendering.shared is None and ordinary[0] in accounts:
+            serializer = Serializer(self.ctx, accounts[ordinary[0]])
+            serializer.filters = filter_rules.CompiledFilters()  # none of theirs matches
+            rendering.shared = _json(await serializer.status(status))
+        if ordinary and rendering.shared is not None:
+            payloads.update(dict.fromkeys(ordinary, rendering.shared))
         for account_id in special:
             if account_id in accounts:
-                rendered = await Serializer(self.ctx, accounts[account_id]).status(status)
-                payloads[account_id] = _json(rendered)
+                serializer = Serializer(self.ctx, accounts[account_id])
+                serializer.filters = rendering.filters.get(account_id)
+                payloads[account_id] = _json(await serializer.status(status))
         return payloads
 
     async def _render_conversation(self, status: Status, viewer_ids: set[int]) -> dict[int, str]:
@@ -675,7 +749,9 @@ class Hub:
 
 @contextlib.asynccontextmanager
 async def running(ctx: ServerContext, **options: Any) -> AsyncIterator[Hub]:
-    """A hub serving this process's streams for the duration of the block."""
+    """A hub serving this process's streams for the duration of the block (with the lists
+    of :mod:`fediverse_cop.services.lists` unless ``list_source`` says otherwise)."""
+    options.setdefault("list_source", lists.ListTimelines())
     hub = Hub(ctx, **options)
     await hub.start(ctx.settings)
     try:

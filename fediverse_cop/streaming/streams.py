@@ -122,5 +122,19 @@ def required_scope(name: str) -> tuple[str, ...]:
     return ("read:statuses",)
 
 
+def filter_context(name: str) -> str | None:
+    """The filter context whose ``hide`` filters keep posts out of stream ``name``: ``home``
+    for the home and list streams, ``public`` for public and hashtag streams. The
+    ``direct`` stream has none (its conversations report matches in ``filtered`` only);
+    notifications, on whichever stream, use ``notifications``."""
+    if name in (USER, LIST):
+        return "home"
+    if name in PUBLIC_STREAMS or name in HASHTAG_STREAMS:
+        return "public"
+    if name == USER_NOTIFICATION:
+        return "notifications"
+    return None
+
+
 def allowed(scopes: frozenset[str], name: str) -> bool:
     return any(scope_rules.allows(scopes, scope) for scope in required_scope(name))

@@ -30,6 +30,7 @@ from websockets.typing import Subprotocol
 from fediverse_cop.app import create_app
 from fediverse_cop.models import Account, Status
 from fediverse_cop.services import oauth, timelines
+from fediverse_cop.services.communities import create_community
 from fediverse_cop.settings import Settings
 from fediverse_cop.streaming import audience
 from fediverse_cop.streaming.events import Event, Kind
@@ -317,15 +318,220 @@ async def test_blocked_authors_stay_out_of_public_streams(live: Live) -> None:
         assert payload(await frame(ws))["id"] == mine["id"]
 
 
-async def test_filters_changed_and_announcements(live: Live) -> None:
+async def test_announcements_reach_every_user_stream(live: Live) -> None:
     alice = await live.api.user("alice")
     async with live.ws(f"?access_token={alice.token}&stream=user") as ws:
         await subscribed(ws, live, 1)
-        live.hub.receive(Event(Kind.FILTERS_CHANGED, account_id=alice.account.id))
-        assert await frame(ws) == {"stream": ["user"], "event": "filters_changed"}
         live.hub.receive(Event(Kind.ANNOUNCEMENT, payload={"id": "7", "content": "<p>hi</p>"}))
         message = await frame(ws)
         assert (message["event"], payload(message)["id"]) == ("announcement", "7")
+
+
+# -- lists ------------------------------------------------------------------------------------
+
+
+async def test_list_streams_carry_the_lists_posts_to_their_owner_only(live: Live) -> None:
+    alice = await live.api.user("alice")
+    bob = await live.api.user("bob")  # in alice's list, and a member of her community
+    carol = await live.api.user("carol")  # followed by alice, not in the list
+    mallory = await live.api.user("mallory")
+    for target in (bob, carol):
+        await live.follow(alice, target)
+    created = await live.api.post("/api/v1/lists", as_=alice, json={"title": "Lab"})
+    list_id = created.json()["id"]
+    added = await live.api.post(
+        f"/api/v1/lists/{list_id}/accounts", as_=alice, json={"account_ids": [bob.id]}
+    )
+    assert added.status_code == 200, added.text
+    community = await create_community(live.api.ctx, "biology", name="Biology", owner="alice")
+    group_id = str(community.account_id)  # type: ignore[attr-defined]
+    assert (await live.api.post(f"/api/v1/accounts/{group_id}/follow", as_=bob)).json()["following"]
+
+    # Another user's list, or a community not joined, is refused on both transports.
+    refused = {"error": "Not authorized to stream this list", "status": 401}
+    async with live.ws(f"?access_token={mallory.token}") as intruder:
+        for other in (list_id, group_id):
+            await intruder.send(
+                orjson.dumps({"type": "subscribe", "stream": "list", "list": other}).decode()
+            )
+            assert await frame(intruder) == refused
+    for other in (list_id, group_id):
+        response = await live.api.get(f"/api/v1/streaming/list?list={other}", as_=mallory)
+        assert response.status_code == 401
+    assert not any(sub.streams for sub in live.hub.subscribers)
+
+    headers = {"Authorization": f"Bearer {alice.token}"}
+    async with (
+        live.ws(f"?access_token={alice.token}&stream=list&list={list_id}") as own_list,
+        live.api.client.stream(
+            "GET", f"/api/v1/streaming/list?list={group_id}", headers=headers
+        ) as community_list,
+    ):
+        assert community_list.status_code == 200
+        sse = community_list.aiter_lines()
+        await _wait_for_subscriptions(live, 2)
+        await live.post(carol, "not in any list")
+        in_list = await live.post(bob, "in the list")
+        message = await frame(own_list)
+        assert (message["stream"], message["event"]) == (["list", list_id], "update")
+        assert payload(message)["id"] == in_list["id"]
+        # Posted in the community: in its list, and in alice's list as bob's post.
+        in_group = await live.post(bob, "in biology", community_id=group_id)
+        assert payload(await frame(own_list))["id"] == in_group["id"]
+        lines = await _sse_lines(sse, "data: ")
+        assert "event: update" in lines
+        assert orjson.loads(lines[-1].removeprefix("data: "))["id"] == in_group["id"]
+
+
+# -- filters ----------------------------------------------------------------------------------
+
+
+def _filtered(message: dict[str, Any]) -> list[tuple[str, list[str] | None]]:
+    return [(r["filter"]["title"], r["keyword_matches"]) for r in payload(message)["filtered"]]
+
+
+async def test_filters_hide_posts_from_streams_of_their_contexts_and_report_matches(
+    live: Live,
+) -> None:
+    alice = await live.api.user("alice")
+    bob = await live.api.user("bob")  # followed by alice, in her list
+    carol = await live.api.user("carol")  # no filters
+    await live.follow(alice, bob)
+    list_id = (await live.api.post("/api/v1/lists", as_=alice, json={"title": "L"})).json()["id"]
+    await live.api.post(
+        f"/api/v1/lists/{list_id}/accounts", as_=alice, json={"account_ids": [bob.id]}
+    )
+    for title, context, action, keyword in (
+        ("Spoilers", ["home"], "hide", "spoiler"),
+        ("Secrets", ["public"], "hide", "secret"),
+        ("Exams", ["home", "public"], "warn", "exam"),
+        ("Pings", ["notifications"], "hide", "pinged"),
+    ):
+        response = await live.api.post(
+            "/api/v2/filters",
+            as_=alice,
+            json={
+                "title": title,
+                "context": context,
+                "filter_action": action,
+                "keywords_attributes": [{"keyword": keyword}],
+            },
+        )
+        assert response.status_code == 200, response.text
+
+    async with (
+        live.ws(f"?access_token={alice.token}&stream=user") as home,
+        live.ws(f"?access_token={alice.token}&stream=list&list={list_id}") as in_list,
+        live.ws(f"?access_token={alice.token}&stream=public") as public,
+        live.ws(f"?access_token={alice.token}&stream=user:notification") as notes,
+        live.ws(f"?access_token={carol.token}&stream=public") as carol_public,
+    ):
+        await subscribed(home, live, 5)
+        spoiler = await live.post(bob, "a spoiler here")
+        secret = await live.post(bob, "the secret")
+        exam = await live.post(bob, "exam tomorrow")
+        # "home" hides from the home and list streams, "public" from public ones; a
+        # filter that matches is reported (in any context, as the timelines do).
+        for ws in (home, in_list):
+            first, second = await frame(ws), await frame(ws)
+            assert payload(first)["id"] == secret["id"]
+            assert _filtered(first) == [("Secrets", ["secret"])]
+            assert (payload(second)["id"], _filtered(second)) == (exam["id"], [("Exams", ["exam"])])
+        first, second = await frame(public), await frame(public)
+        assert (payload(first)["id"], _filtered(first)) == (
+            spoiler["id"],
+            [("Spoilers", ["spoiler"])],
+        )
+        assert (payload(second)["id"], _filtered(second)) == (exam["id"], [("Exams", ["exam"])])
+        # Another viewer of the same posts sees none of alice's filters.
+        for expected in (spoiler, secret, exam):
+            message = await frame(carol_public)
+            assert (payload(message)["id"], payload(message)["filtered"]) == (expected["id"], [])
+
+        # "notifications" hides the notification, not the post in the home stream.
+        pinged = await live.post(bob, "@alice pinged")
+        hello = await live.post(bob, "@alice hello")
+        message = await frame(notes)
+        assert (message["event"], payload(message)["status"]["id"]) == ("notification", hello["id"])
+        seen: list[tuple[str, str]] = []
+        while len(seen) < 3:
+            message = await frame(home)
+            data = payload(message)
+            seen.append(
+                (message["event"], data["status"]["id"] if "status" in data else data["id"])
+            )
+        assert sorted(seen) == sorted(
+            [("update", pinged["id"]), ("update", hello["id"]), ("notification", hello["id"])]
+        )
+
+
+async def test_every_change_to_filters_sends_filters_changed_once(live: Live) -> None:
+    alice = await live.api.user("alice")
+    bob = await live.api.user("bob")
+    noted = await live.post(bob, "a post to filter")
+    async with (
+        live.ws(f"?access_token={alice.token}&stream=user") as alice_user,
+        live.ws(f"?access_token={bob.token}&stream=user") as bob_user,
+    ):
+        await subscribed(alice_user, live, 2)
+        api = live.api
+        v2 = (
+            await api.post(
+                "/api/v2/filters",
+                as_=alice,
+                json={
+                    "title": "Noise",
+                    "context": ["home"],
+                    "keywords_attributes": [{"keyword": "a"}],
+                },
+            )
+        ).json()
+        changes = [
+            await api.put(f"/api/v2/filters/{v2['id']}", as_=alice, json={"title": "Quiet"}),
+            await api.post(
+                f"/api/v2/filters/{v2['id']}/keywords", as_=alice, json={"keyword": "b"}
+            ),
+        ]
+        keyword_id = changes[-1].json()["id"]
+        changes += [
+            await api.put(
+                f"/api/v2/filters/keywords/{keyword_id}", as_=alice, json={"keyword": "c"}
+            ),
+            await api.delete(f"/api/v2/filters/keywords/{keyword_id}", as_=alice),
+            await api.post(
+                f"/api/v2/filters/{v2['id']}/statuses", as_=alice, json={"status_id": noted["id"]}
+            ),
+        ]
+        entry_id = changes[-1].json()["id"]
+        changes += [
+            await api.delete(f"/api/v2/filters/statuses/{entry_id}", as_=alice),
+            await api.delete(f"/api/v2/filters/{v2['id']}", as_=alice),
+            await api.post("/api/v1/filters", as_=alice, json={"phrase": "x", "context": ["home"]}),
+        ]
+        v1_id = changes[-1].json()["id"]
+        changes += [
+            # Changes the filter and its keyword: still one event.
+            await api.put(
+                f"/api/v1/filters/{v1_id}", as_=alice, json={"phrase": "y", "irreversible": True}
+            ),
+            await api.delete(f"/api/v1/filters/{v1_id}", as_=alice),
+        ]
+        assert [r.status_code for r in changes] == [200] * len(changes)
+        # A refused change sends nothing.
+        bad = await api.post("/api/v2/filters", as_=alice, json={"title": "t", "context": ["x"]})
+        assert bad.status_code == 422
+
+        done = await live.post(alice, "done")
+        received: list[dict[str, Any]] = []
+        while not received or received[-1]["event"] != "update":
+            received.append(await frame(alice_user))
+        assert received[:-1] == [{"stream": ["user"], "event": "filters_changed"}] * (
+            len(changes) + 1
+        )
+        assert payload(received[-1])["id"] == done["id"]
+        # Nothing for another user's streams: bob's first frame is his own next post.
+        mine = await live.post(bob, "mine")
+        assert payload(await frame(bob_user))["id"] == mine["id"]
 
 
 # -- server-sent events ---------------------------------------------------------------------
