@@ -21,6 +21,7 @@ from fediverse_cop.models import (
     JoinPolicy,
     PostingPolicy,
     Resource,
+    Status,
     acct_key,
 )
 from fediverse_cop.services import communities, groups, private_groups, resources
@@ -167,17 +168,53 @@ class AssignableRole(StrEnum):
 RoleArgument = Annotated[AssignableRole, typer.Argument(help="moderator or trainer")]
 
 
+RoleUserArgument = Annotated[
+    str,
+    typer.Argument(
+        help="A local user; for the moderator role also user@domain or an actor URL.",
+        show_default=False,
+    ),
+]
+
+
 @app.command("add-role")
-def add_role(community: str, user: str, role: RoleArgument) -> None:
-    """Make a local user a moderator or trainer of a community."""
-    granted = run(lambda: communities.add_role(community, user, role.kind))
-    say(f"{user} is now {granted.role.value} of {community}")
+def add_role(community: str, user: RoleUserArgument, role: RoleArgument) -> None:
+    """Make a user a moderator or trainer of a community.
+
+    A moderator joins the community's moderators collection: members' servers get
+    the Add, announced by the community (as Lemmy does)."""
+    from fediverse_cop.services import moderation_groups
+
+    async def action(fed: Federation, found: Community, by: Account | None) -> None:
+        if role is AssignableRole.MODERATOR:
+            account = await moderation_groups.find_account(user)
+            await moderation_groups.set_moderator(fed, found, account, moderator=True)
+            return
+        account = await get_local_user(user)
+        if await CommunityRole.exists(
+            community_id=found.id, account_id=account.id, role=CommunityRoleKind.MODERATOR
+        ):
+            # A moderator who becomes a trainer leaves the moderators collection.
+            await moderation_groups.set_moderator(fed, found, account, moderator=False)
+        await communities.add_role(community, user, role.kind)
+
+    _moderate(community, None, action)
+    say(f"{user} is now {role.value} of {community}")
 
 
 @app.command("remove-role")
-def remove_role(community: str, user: str, role: RoleArgument) -> None:
-    """Take a moderator or trainer role away."""
-    run(lambda: communities.remove_role(community, user, role.kind))
+def remove_role(community: str, user: RoleUserArgument, role: RoleArgument) -> None:
+    """Take a moderator or trainer role away (a moderator's removal is announced)."""
+    from fediverse_cop.services import moderation_groups
+
+    async def action(fed: Federation, found: Community, by: Account | None) -> None:
+        if role is AssignableRole.MODERATOR:
+            account = await moderation_groups.find_account(user)
+            await moderation_groups.set_moderator(fed, found, account, moderator=False)
+            return
+        await communities.remove_role(community, user, role.kind)
+
+    _moderate(community, None, action)
     say(f"{user} is no longer {role.value} of {community}")
 
 
@@ -390,6 +427,109 @@ def remove_post(
     activity = _moderate(community, moderator, action)
     done = "restored" if restore else "removed"
     _sent(activity, f"{done} {post} in {community}", as_json=as_json)
+
+
+PostArgument = Annotated[str, typer.Argument(help="The thread's first post: id, URI or URL.")]
+
+
+def _thread_action(
+    community: str,
+    post: str,
+    moderator: str | None,
+    change: Callable[[Federation, Community, Status, Account | None], Awaitable[dict[str, Any]]],
+) -> dict[str, Any] | None:
+    """Run ``change`` on a post of ``community`` as a moderator (see :func:`_moderate`)."""
+    from fediverse_cop.services import moderation_groups
+
+    async def action(fed: Federation, found: Community, by: Account | None) -> dict[str, Any]:
+        return await change(fed, found, await moderation_groups.find_post(post), by)
+
+    return _moderate(community, moderator, action)
+
+
+@app.command("lock")
+def lock(
+    community: str,
+    post: PostArgument,
+    reason: Annotated[str, typer.Option(help="Why (sent with the lock).")] = "",
+    moderator: AsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Lock a thread: no new replies, here or from other servers (sends Lock)."""
+    from fediverse_cop.services import moderation_groups
+
+    activity = _thread_action(
+        community,
+        post,
+        moderator,
+        lambda fed, found, status, by: moderation_groups.lock(
+            fed, found, status, locked=True, reason=reason, by=by
+        ),
+    )
+    _sent(activity, f"locked {post} in {community}", as_json=as_json)
+
+
+@app.command("unlock")
+def unlock(
+    community: str,
+    post: PostArgument,
+    moderator: AsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Reopen a locked thread (sends Undo of the Lock)."""
+    from fediverse_cop.services import moderation_groups
+
+    activity = _thread_action(
+        community,
+        post,
+        moderator,
+        lambda fed, found, status, by: moderation_groups.lock(
+            fed, found, status, locked=False, by=by
+        ),
+    )
+    _sent(activity, f"unlocked {post} in {community}", as_json=as_json)
+
+
+@app.command("pin")
+def pin(
+    community: str,
+    post: PostArgument,
+    moderator: AsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Pin a thread to the community (sends Add to its featured collection)."""
+    from fediverse_cop.services import moderation_groups
+
+    activity = _thread_action(
+        community,
+        post,
+        moderator,
+        lambda fed, found, status, by: moderation_groups.pin(
+            fed, found, status, pinned=True, by=by
+        ),
+    )
+    _sent(activity, f"pinned {post} in {community}", as_json=as_json)
+
+
+@app.command("unpin")
+def unpin(
+    community: str,
+    post: PostArgument,
+    moderator: AsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Unpin a thread (sends Remove from the community's featured collection)."""
+    from fediverse_cop.services import moderation_groups
+
+    activity = _thread_action(
+        community,
+        post,
+        moderator,
+        lambda fed, found, status, by: moderation_groups.pin(
+            fed, found, status, pinned=False, by=by
+        ),
+    )
+    _sent(activity, f"unpinned {post} in {community}", as_json=as_json)
 
 
 @app.command("reports")

@@ -484,15 +484,25 @@ async def receive_create(fed: Federation, actor: Account, activity: ASObject) ->
         await _reject_post(fed, community, actor, activity, reason)
     if not accepted:
         raise NotAccepted("refused by " + "; ".join(refusals))
-    status = await incoming.create_post(fed, actor, activity, budget=budget)
+    community = accepted[0]
+    stored = _with_audience(activity, community.account.uri)
+    status = await incoming.create_post(fed, actor, stored, budget=budget)
     if status is None:
         return True
-    community = accepted[0]
     if status.audience != community.account.uri:
         status.audience = community.account.uri
         await status.save(update_fields=["audience"])
     await redistribute_post(fed, community, status, dict(activity.data))
     return True
+
+
+def _with_audience(activity: ASObject, group_uri: str) -> ASObject:
+    """The Create as stored: its post's ``audience`` is the community that accepted it, so
+    the post is the community's from the moment it is stored (and streamed to members)."""
+    obj = activity.object
+    if obj is None or obj.audience == (group_uri,):
+        return activity
+    return ASObject({**activity.data, "object": {**obj.data, "audience": group_uri}})
 
 
 # -- redistribution -----------------------------------------------------------------------------
@@ -753,6 +763,24 @@ async def after_local_change(fed: Federation, status: Status, activity: Mapping[
         await redistribute_deletion(fed, community, status, activity)
     else:
         await announce_activity(fed, community, status, activity)
+        await _edit_for_microblogs(community, status, activity)
+
+
+async def _edit_for_microblogs(
+    community: Community, status: Status, update: Mapping[str, Any]
+) -> None:
+    """A local author edited a post the community boosted: the author's own ``Update`` goes
+    to the community's followers on microblog servers too (they have the post through the
+    boost, and Mastodon applies an ``Update`` signed by the post's author), as PieFed does.
+    An edit by an author on another server is that server's to send."""
+    group = community.account
+    if update.get("type") != "Update" or not group.followers_uri:
+        return
+    if not await Status.exists(account_id=group.id, reblog_of_id=status.id, deleted_at=None):
+        return
+    await status.fetch_related("account")
+    recipients = [followers_of_kind(group.followers_uri, "microblog")]
+    await enqueue(dict(update), status.account, recipients, ordering_key=status.uri)
 
 
 async def after_local_like(
@@ -846,6 +874,8 @@ async def _announced_create(
     status = await Status.get_or_none(uri=inner.object_id or "", reblog_of_id=None)
     if status is None:
         obj, author = await _announced_post(fed, group, inner, budget)
+        if not obj.audience:  # stored (and streamed to members) as the group's at once
+            obj = ASObject({**obj.data, "audience": group.uri})
         status = await incoming.store_post(fed, obj, author, budget=budget)
     if status is None or status.deleted_at is not None:
         return

@@ -50,6 +50,7 @@ from activitypub.jsonld import DEFAULT_CONTEXT
 from activitypub.origins import same_origin
 from activitypub.uris import Kind
 from activitypub.vocab import ASObject
+from fediverse_cop import streaming
 from fediverse_cop.converters import local_community_to_as_group
 from fediverse_cop.models import (
     Account,
@@ -226,6 +227,8 @@ async def _mark_removed(status: Status, reason: str) -> bool:
     status.removed_at = utcnow()
     status.removal_reason = reason[:MAX_REASON]
     await status.save(update_fields=["removed_at", "removal_reason"])
+    # Gone from every timeline: streams drop it as they do a deleted post.
+    await streaming.publish_delete(status.id)
     return True
 
 
@@ -242,6 +245,8 @@ async def _restore(fed: Federation, community: Community, status: Status) -> boo
     status.removed_at = None
     status.removal_reason = ""
     await status.save(update_fields=["removed_at", "removal_reason"])
+    # Visible again: streams show it as they show a newly stored post.
+    await streaming.publish_status(status.id)
     if community.account.local:
         await groups.boost_for_microblogs(fed, community, status)
     return True
@@ -506,9 +511,9 @@ async def set_moderator(
         raise Invalid(f"{account.handle} is not a person")
     if not await _set_moderator(community, account, moderator):
         raise Invalid(
-            f"{account.handle} moderates already"
+            f"{account.handle} is already a moderator of {community.account.handle}"
             if moderator
-            else f"{account.handle} is no moderator"
+            else f"{account.handle} is not a moderator of {community.account.handle}"
         )
     activity = _activity(
         "Add" if moderator else "Remove",

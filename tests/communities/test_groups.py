@@ -364,6 +364,38 @@ async def test_local_members_post_into_local_and_remote_communities(
     assert there.activity["object"]["audience"] == remote.uri
 
 
+async def test_a_local_members_edit_reaches_microblog_members_as_the_authors_update(
+    local: Local, alice: Account, masto: Peer, lemmy: Peer, sink: Sink, clock: Clock
+) -> None:
+    physics = await make_community(local)
+    await join(local, masto, physics)
+    await join(local, lemmy, physics)
+    bob = await local_user(local, "bob")
+    await follows.follow(local.fed, bob, physics.account)
+    for account in (bob, physics.account):
+        sink.keys[account.public_key_id or ""] = account.public_key_pem
+    post = await statuses.post(local.fed, bob, Draft("first", community=physics.account))
+    await statuses.edit(local.fed, bob, post, "second")
+
+    worker = DeliveryWorker(local.fed.http, local_domain=local.fed.ctx.domain, clock=clock)
+    for _ in range(5):
+        await worker.run_once()
+    assert all(r.signature.verified for r in sink.posts())
+    # Mastodon has the post through the community's boost: it gets bob's own Update.
+    to_masto = received(sink, masto.host)
+    assert [a["type"] for a in to_masto] == ["Accept", "Announce", "Update"]
+    update = to_masto[2]
+    assert (update["actor"], update["object"]["id"]) == (bob.uri, post.uri)
+    assert "second" in update["object"]["content"]
+    # Lemmy gets the community's Announce of it, and not the bare Update.
+    to_lemmy = [a for a in received(sink, lemmy.host) if a["type"] != "Accept"]
+    assert [(a["type"], a["object"]["type"]) for a in to_lemmy] == [
+        ("Announce", "Create"),
+        ("Announce", "Update"),
+    ]
+    assert to_lemmy[1]["object"] == update
+
+
 async def local_user(local: Local, name: str) -> Account:
     return await accounts.create_user(
         local.fed.ctx, name, email=f"{name}@uni-a.edu", password="long enough"

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
+from activitypub.http import SafeHttpClient
 from fediverse_cop import db
 from fediverse_cop.models import (
     Account,
@@ -25,12 +26,26 @@ from fediverse_cop.models import (
     Status,
     StatusPin,
 )
-from fediverse_cop.services import communities, follows, moderation_groups, statuses, timelines
-from fediverse_cop.services.context import utcnow
+from fediverse_cop.services import (
+    communities,
+    follows,
+    groups,
+    moderation_groups,
+    oauth,
+    statuses,
+    timelines,
+)
+from fediverse_cop.services.context import ServerContext, utcnow
 from fediverse_cop.services.errors import Invalid, NotFound
+from fediverse_cop.services.remote import Federation, fetch_actor
 from fediverse_cop.services.statuses import Draft
 from fediverse_cop.services.timelines import AccountFilter
 from fediverse_cop.settings import Settings
+from fediverse_cop.streaming import hub
+from fediverse_cop.streaming.events import Frame
+from fediverse_cop.streaming.hub import Subscriber
+from fediverse_cop.streaming.streams import USER, StreamKey
+from outbox.worker import DeliveryWorker
 from tests.communities.test_groups import (
     groups_account,
     jobs,
@@ -39,12 +54,13 @@ from tests.communities.test_groups import (
     local_user,
     make_community,
     masto,
+    received,
     serve_nodeinfo,
 )
 from tests.conftest import Cli
 from tests.inbox.conftest import Local, Peer
 from tests.inbox.test_statuses import PUBLIC, deliver, note, refused
-from tests.sink import Sink
+from tests.sink import Sink, sink_resolver
 
 __all__ = ["lemmy", "masto"]
 
@@ -168,6 +184,47 @@ async def test_a_removed_local_post_answers_as_removed_at_its_uri(
 
     await moderation_groups.restore_post(local.fed, physics, post)
     assert (await local.client.get(post.uri, headers=accept)).status_code == 200
+
+
+async def next_frame(sub: Subscriber) -> Frame:
+    return await asyncio.wait_for(sub.queue.get(), 10)
+
+
+async def test_members_streams_hear_of_accepted_posts_and_of_removals(
+    local: Local, alice: Account, masto: Peer
+) -> None:
+    physics = await make_community(local)
+    await join(local, masto, physics)
+    bob = await local_user(local, "bob")  # a member, who does not follow the author
+    await follows.follow(local.fed, bob, physics.account)
+    scopes = frozenset({"read"})
+    registered = await oauth.register_app("Test client", [oauth.OOB_REDIRECT], scopes)
+    token = (await oauth.issue_token(registered.app, bob, scopes)).token
+    async with hub.running(local.fed.ctx, token_recheck=3600) as streams:
+        sub = streams.connect(bob, token, scopes, "websocket")
+        await streams.subscribe(sub, StreamKey(USER))
+
+        # As Mastodon posts into a group: a mention, no audience.
+        mention = [{"type": "Mention", "href": physics.account.uri}]
+        post = note(masto, 1, cc=[physics.account.uri], tag=mention)
+        item = await deliver(local, masto, masto.activity("Create", post))
+        assert item.state is InboxState.DONE, item.error
+        stored = await Status.get(uri=post["id"])
+        shown = await next_frame(sub)
+        assert (shown.stream, shown.event) == (("user",), "update")
+        assert orjson.loads(shown.payload or "{}")["id"] == str(stored.id)
+
+        await moderation_groups.remove_post(local.fed, physics, stored, reason="spam")
+        removed = await next_frame(sub)
+        assert (removed.stream, removed.event, removed.payload) == (
+            ("user",),
+            "delete",
+            str(stored.id),
+        )
+        await moderation_groups.restore_post(local.fed, physics, stored)
+        restored = await next_frame(sub)
+        assert restored.event == "update"
+        assert orjson.loads(restored.payload or "{}")["id"] == str(stored.id)
 
 
 async def test_only_moderators_remove_posts(local: Local, alice: Account, masto: Peer) -> None:
@@ -650,3 +707,144 @@ def test_the_operator_bans_removes_and_resolves_from_the_cli(cli: Cli, settings:
     assert cli.ok("community", "reports", "physics", "--json").json() == []
     assert len(cli.ok("community", "reports", "physics", "--all", "--json").json()) == 1
     assert cli("community", "resolve", "12345").code == 1
+
+
+def seed_members_and_thread(settings: Settings, sink: Sink, *members: Peer) -> str:
+    """``members`` join ``physics`` as their servers would (actor and NodeInfo read from the
+    sink, which knows the community's key); the first starts a thread in it. Returns the
+    thread's URI."""
+
+    async def seed() -> str:
+        async with (
+            db.database(settings),
+            SafeHttpClient(
+                user_agent="fediverse-cop-tests",
+                allowed_networks=["127.0.0.0/8"],
+                resolver=sink_resolver,
+            ) as http,
+        ):
+            fed = Federation(ServerContext(settings), http)
+            community = await communities.get_local_community("physics")
+            group = community.account
+            sink.keys[group.public_key_id or ""] = group.public_key_pem
+            for peer in members:
+                member = await fetch_actor(fed, peer.uri)
+                await Follow.create(
+                    account=member,
+                    target=community.account,
+                    state=FollowState.ACCEPTED,
+                    uri=f"{peer.uri}/follows/1",
+                )
+                await groups.learn_peer(fed, member)
+            post = await Status.create(
+                uri=f"{members[0].uri}/notes/1",
+                account=await Account.get(uri=members[0].uri),
+                audience=community.account.uri,
+                published_at=utcnow(),
+                to=[PUBLIC],
+                cc=[community.account.uri],
+            )
+            return post.uri
+
+    return asyncio.run(seed())
+
+
+def deliver_everything(settings: Settings) -> None:
+    """Run the delivery worker until nothing is left to send (deliveries about one post go
+    one after the other)."""
+
+    async def work() -> None:
+        async with (
+            db.database(settings),
+            SafeHttpClient(
+                user_agent="fediverse-cop-tests",
+                allowed_networks=["127.0.0.0/8"],
+                resolver=sink_resolver,
+            ) as http,
+        ):
+            worker = DeliveryWorker(http, local_domain=settings.domain)
+            for _ in range(20):
+                stats = await worker.run_once()
+                if not stats.jobs and not stats.attempted:
+                    return
+            raise AssertionError("deliveries were still pending")
+
+    asyncio.run(work())
+
+
+def test_the_operator_locks_pins_and_names_moderators_from_the_cli(
+    cli: Cli, settings: Settings, sink: Sink, lemmy: Peer, masto: Peer
+) -> None:
+    cli.ok("user", "create", "alice", "--email", "a@uni-a.edu")
+    cli.ok("user", "create", "bob", "--email", "b@uni-a.edu")
+    cli.ok("community", "create", "physics", "--owner", "alice")
+    thread = seed_members_and_thread(settings, sink, lemmy, masto)
+    group = "http://cop.test/c/physics"
+
+    locked = cli.ok("community", "lock", "physics", thread, "--reason", "heated", "--json").json()
+    assert {k: locked["activity"][k] for k in ("type", "actor", "object", "summary")} == {
+        "type": "Lock",
+        "actor": "http://cop.test/users/alice",
+        "object": thread,
+        "summary": "heated",
+    }
+    twice = cli("community", "lock", "physics", thread)
+    assert (twice.code, twice.stderr.strip()) == (1, "error: the thread is locked already")
+    assert cli.ok("community", "unlock", "physics", thread).stdout.strip() == (
+        f"unlocked {thread} in physics"
+    )
+    pinned = cli.ok("community", "pin", "physics", thread, "--json").json()["activity"]
+    assert (pinned["type"], pinned["object"], pinned["target"]) == (
+        "Add",
+        thread,
+        f"{group}/featured",
+    )
+    assert "pinned already" in cli("community", "pin", "physics", thread).stderr
+    assert "unpinned" in cli.ok("community", "unpin", "physics", thread).stdout
+    missing = cli("community", "pin", "physics", "https://nowhere.example/notes/9")
+    assert (missing.code, missing.stderr.strip()) == (
+        1,
+        "error: no post 'https://nowhere.example/notes/9'",
+    )
+    assert cli("community", "unpin", "physics").code == 2  # no post named
+
+    # Moderator roles are the moderators collection: each change is announced.
+    assert (
+        "bob is now moderator of physics"
+        in cli.ok("community", "add-role", "physics", "bob", "moderator").stdout
+    )
+    cli.ok("community", "add-role", "physics", "bob", "trainer")  # no longer a moderator
+    cli.ok("community", "add-role", "physics", "bob", "moderator")
+    cli.ok("community", "remove-role", "physics", "bob", "moderator")
+
+    deliver_everything(settings)
+    posts = [r for r in sink.posts(lemmy.host) if orjson.loads(r.body)["type"] == "Announce"]
+    assert posts
+    assert all(r.signature.verified for r in posts)
+    announced = [orjson.loads(r.body) for r in posts]
+    assert {a["actor"] for a in announced} == {group}
+    bob = "http://cop.test/users/bob"
+
+    def shape(activity: dict[str, Any]) -> tuple[str, str, str | None]:
+        inner = activity["object"]
+        if inner["type"] == "Undo":
+            return ("Undo", inner["object"]["type"], inner["object"]["object"])
+        return (inner["type"], inner["object"], inner.get("target"))
+
+    # The group-aware member's server hears of every change as Lemmy sends them; the changes
+    # to one collection (or of one thread) arrive in the order they were made.
+    shapes = [shape(a) for a in announced]
+    assert [s for s in shapes if s[1:] != (bob, f"{group}/moderators")] == [
+        ("Lock", thread, None),
+        ("Undo", "Lock", thread),
+        ("Add", thread, f"{group}/featured"),
+        ("Remove", thread, f"{group}/featured"),
+    ]
+    assert [s[0] for s in shapes if s[1:] == (bob, f"{group}/moderators")] == [
+        "Add",
+        "Remove",
+        "Add",
+        "Remove",
+    ]
+    # Mastodon does not understand these: its member's server gets none of them.
+    assert [a for a in received(sink, masto.host) if a["type"] == "Announce"] == []
