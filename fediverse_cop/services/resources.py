@@ -25,7 +25,9 @@ Remote communities' libraries are read when a local member joins one
 (:func:`fetch_remote_library`): the group's ``resources`` collection when it has
 one, and its ``featured`` collection, within a count budget, through the safe
 client and under the origin rules (an item embedded in a collection is used only
-when it comes from the collection's own origin; anything else is fetched).
+when it comes from the collection's own origin; anything else is fetched). A
+resource the group adds later reaches the library when the group announces it
+(:func:`after_group_announce`).
 """
 
 from __future__ import annotations
@@ -696,7 +698,7 @@ async def _keep_item(walk: _Walk, item: object, collection: str, *, featured: bo
     elif isinstance(item, str):
         known = await Status.get_or_none(uri=item, reblog_of_id=None)
         if known is not None:
-            return await _as_resource(walk, known, None, featured=featured)
+            return await _as_resource(walk.group, known, None, featured=featured)
         obj = incoming.fetched_post(await incoming.fetch_object(walk.fed, item, walk.budget))
     else:
         return False
@@ -708,13 +710,12 @@ async def _keep_item(walk: _Walk, item: object, collection: str, *, featured: bo
         existing = await incoming.store_post(walk.fed, obj, author, budget=walk.budget)
     if existing is None:
         return False
-    return await _as_resource(walk, existing, obj, featured=featured)
+    return await _as_resource(walk.group, existing, obj, featured=featured)
 
 
 async def _as_resource(
-    walk: _Walk, status: Status, obj: ASObject | None, *, featured: bool
+    group: Account, status: Status, obj: ASObject | None, *, featured: bool
 ) -> bool:
-    group = walk.group
     if status.deleted_at is not None or status.local:
         return False
     if status.audience is None:
@@ -743,3 +744,27 @@ async def after_joining(fed: Federation, group: Account) -> None:
         return
     kept = await fetch_remote_library(fed, group)
     log.info("kept %d resources of %s", kept, group.uri)
+
+
+async def after_group_announce(group: Account, activity: ASObject) -> None:
+    """A remote group announced the ``Create`` of a post of its own (a resource, on our
+    servers: a community writes nothing else): the post, stored by then, joins the library
+    kept of the group, as if read from its collections. Its title, link and licence come
+    from the embedded post when the group itself delivered it (it is the post's owner)."""
+    inner = activity.object
+    if group.local or inner is None or inner.type != "Create" or inner.actor_id != group.uri:
+        return
+    status = await Status.get_or_none(
+        uri=inner.object_id or "", reblog_of_id=None, account_id=group.id, audience=group.uri
+    )
+    if status is None:
+        return
+    embedded = inner.object
+    trusted = (
+        embedded is not None
+        and embedded.id == status.uri
+        and not isinstance(
+            check_object_origin(embedded.data, delivered_by_actor=group.uri), OriginRefusal
+        )
+    )
+    await _as_resource(group, status, embedded if trusted else None, featured=False)

@@ -388,6 +388,47 @@ async def test_a_remote_library_is_read_when_a_local_member_joins(
     assert await FanoutJob.filter(sender=account).count() == 0
 
 
+async def test_a_resource_a_remote_group_announces_later_joins_its_library(
+    local: Local, alice: Account, sink: Sink
+) -> None:
+    group, author = remote_group(sink)
+    account = await groups_account(local, group)
+    await Follow.create(account=alice, target=account, state=FollowState.ACCEPTED, uri="urn:x:1")
+    followers = f"{group.uri}/followers"
+
+    def announced(post: dict[str, Any]) -> dict[str, Any]:
+        actor = post["attributedTo"]
+        create = {
+            "id": f"{post['id']}/create",
+            "type": "Create",
+            "actor": actor,
+            "object": post,
+            "to": post["to"],
+            "cc": post["cc"],
+        }
+        return group.activity("Announce", create, to=[PUBLIC], cc=[followers])
+
+    # The group's own post (what a community's resource is on our servers) joins the library;
+    linked = [{"type": "Link", "href": LINK}]
+    note = page(group, 3, type="Note", attachment=linked, license="CC BY-SA 4.0")
+    item = await deliver(local, group, announced(note))
+    assert (item.state, item.handled_as) == (InboxState.DONE, "Announce/Create"), item.error
+    # a member's post it announces does not.
+    post = {**page(group, 4), "attributedTo": author.uri, "name": "A question"}
+    item = await deliver(local, group, announced(post))
+    assert item.state is InboxState.DONE, item.error
+    assert await Status.exists(uri=post["id"], audience=group.uri)
+
+    listed = await resources.list_resources(account)
+    assert [(r.title, r.link, r.licence, r.status.uri) for r in listed] == [
+        ("Resource 3", LINK, "CC BY-SA 4.0", note["id"])
+    ]
+    # Announced again, it is still one resource.
+    item = await deliver(local, group, announced(note))
+    assert item.state is InboxState.DONE, item.error
+    assert await Resource.filter(community=account).count() == 1
+
+
 # -- the CLI ----------------------------------------------------------------------------------
 
 
