@@ -803,8 +803,15 @@ async def after_local_like(
 # -- what remote groups announce ------------------------------------------------------------------
 
 
-async def _has_local_member(group: Account) -> bool:
-    return await Follow.exists(account__local=True, target_id=group.id, state=FollowState.ACCEPTED)
+async def has_local_member(group: Account) -> bool:
+    """Whether someone here is a member of the remote ``group``, or has asked to be: the
+    group's first Announce to a new member can arrive before its Accept (it delivers
+    both at once), and would otherwise be refused for good."""
+    return await Follow.exists(
+        account__local=True,
+        target_id=group.id,
+        state__in=(FollowState.ACCEPTED, FollowState.PENDING),
+    )
 
 
 def _from_group_origin(group: Account, inner: ASObject) -> bool:
@@ -827,7 +834,7 @@ async def receive_group_announce(fed: Federation, group: Account, activity: ASOb
         raise NotAccepted("the announced activity is not embedded")
     if inner.has_type("Announce") or inner.type not in ANNOUNCEABLE:
         raise NotAccepted(f"an Announce of a {inner.type} is not followed")
-    if not await _has_local_member(group):
+    if not await has_local_member(group):
         raise NotAccepted(f"no one here is a member of {group.uri}")
     budget = FetchBudget()
     if inner.type == "Create":

@@ -957,7 +957,7 @@ async def _announced_by_moderator(fed: Federation, group: Account, activity: ASO
     inner = activity.object
     if inner is None or inner.id is None or inner.actor_id is None:
         raise NotAccepted("the announced moderation activity is not embedded")
-    if not await Follow.exists(account__local=True, target_id=group.id, state=FollowState.ACCEPTED):
+    if not await groups.has_local_member(group):
         raise NotAccepted(f"no one here is a member of {group.uri}")
     if inner.actor_id != group.uri and inner.actor_id not in await remote_moderators(
         fed, group, wanted=inner.actor_id

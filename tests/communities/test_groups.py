@@ -452,6 +452,21 @@ async def test_a_cross_origin_embedded_copy_is_never_trusted(
     assert (await Status.get(uri=real["id"])).content == "<p>post 1</p>"
 
 
+async def test_an_announce_arriving_before_the_accept_of_a_join_is_kept(
+    local: Local, alice: Account, sink: Sink
+) -> None:
+    # A group delivers its Accept and its next Announce at once: they can arrive in
+    # either order, and a refused inbox item is not tried again.
+    group = Peer(sink, "group.sink.test", "forum", extra={"type": "Group"})
+    account = await groups_account(local, group)
+    await Follow.create(account=alice, target=account, state=FollowState.PENDING, uri="urn:x:1")
+    post = note(group, 1)
+    create = {"id": f"{group.uri}/c/1", "type": "Create", "actor": group.uri, "object": post}
+    item = await deliver(local, group, group.activity("Announce", create))
+    assert (item.state, item.handled_as) == (InboxState.DONE, "Announce/Create"), item.error
+    assert await Status.exists(uri=post["id"])
+
+
 async def test_announces_that_must_not_be_followed(
     local: Local, alice: Account, sink: Sink, lemmy: Peer
 ) -> None:
