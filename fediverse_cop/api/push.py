@@ -33,11 +33,12 @@ async def _auth(request: Request) -> tuple[Auth, Account]:
 
 
 async def entity(subscription: PushSubscription) -> dict[str, Any]:
-    """The WebPushSubscription entity (messages always follow RFC 8030/8291/8292)."""
+    """The WebPushSubscription entity (``standard``: messages follow RFC 8291/8292, else
+    the drafts Mastodon sent before 4.4)."""
     return {
         "id": str(subscription.id),
         "endpoint": subscription.endpoint,
-        "standard": True,
+        "standard": subscription.standard,
         "alerts": push.alerts_of(subscription),
         "policy": subscription.policy or push.Policy.ALL.value,
         "server_key": await push.vapid_public_key(),
@@ -83,13 +84,14 @@ async def create(request: Request) -> Response:
     p256dh, secret = push.check_keys(
         _text(keys.get("p256dh"), "Keys p256dh"), _text(keys.get("auth"), "Keys auth")
     )
+    standard = to_bool(subscription.get("standard"), False, "subscription[standard]")
     data = params.mapping("data")
     alerts = _alerts(data) or push.parse_alerts({}, bool)
     policy = _policy(params, data) or push.Policy.ALL
     created = await push.subscribe(
         auth.token,
         account,
-        push.SubscriptionInput(endpoint, p256dh, secret),
+        push.SubscriptionInput(endpoint, p256dh, secret, standard),
         alerts,
         policy,
     )

@@ -225,6 +225,9 @@ class PushSubscription(Model):
     alerts: fields.Field[dict[str, bool]] = fields.JSONField(default=dict)
     # all, followed, follower or none
     policy = fields.CharField(max_length=16, default="all")
+    # RFC 8291 aes128gcm and RFC 8292 VAPID; else the drafts Mastodon sent before 4.4
+    # (aesgcm, "WebPush" authorization), which apps asking no "standard" still expect.
+    standard = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -10,12 +10,16 @@ the notification's id in this process's :class:`Pusher` queue, and the pusher (s
 with the background workers, :func:`running`) sends one request per matching
 subscription through the SSRF-guarded outbound client:
 
-* the body is the JSON payload Mastodon sends, encrypted as RFC 8291 ``aes128gcm``
-  with a fresh ECDH key per message (``http_ece``);
-* ``Authorization: vapid t=<JWT>, k=<public key>`` (RFC 8292): an ES256 JWT signed
-  with the instance's VAPID key, ``aud`` the endpoint's origin, ``exp`` 12 hours
-  ahead, ``sub`` the contact e-mail (``mailto:``) or the instance URL;
-* ``TTL``, ``Urgency`` and ``Content-Encoding: aes128gcm`` headers.
+* the body is the JSON payload Mastodon sends, encrypted with a fresh ECDH key per
+  message (``http_ece``): as RFC 8291 ``aes128gcm`` for subscriptions made with
+  ``standard=true``, else as the ``aesgcm`` draft Mastodon sent before 4.4 (what apps
+  that do not ask for ``standard`` decrypt), with ``Encryption: salt=…`` and
+  ``Crypto-Key: dh=…;p256ecdsa=<VAPID key>`` headers;
+* an ES256 JWT signed with the instance's VAPID key, ``aud`` the endpoint's origin,
+  ``exp`` 12 hours ahead, ``sub`` the contact e-mail (``mailto:``) or the instance
+  URL: ``Authorization: vapid t=<JWT>, k=<public key>`` (RFC 8292), or
+  ``Authorization: WebPush <JWT>`` for the drafts;
+* ``TTL``, ``Urgency`` and ``Content-Encoding`` headers.
 
 A 404 or 410 from the push service means the subscription is gone: it is deleted.
 Timeouts, 429 and 5xx answers are retried twice after a pause; anything else is
@@ -218,6 +222,35 @@ def encrypt(payload: bytes, p256dh: str, auth: str) -> bytes:
     return body
 
 
+@dataclass(frozen=True, slots=True)
+class LegacyMessage:
+    """A draft ``aesgcm`` body and the salt and sender key its headers carry."""
+
+    body: bytes
+    salt: str
+    dh: str
+
+
+def encrypt_legacy(payload: bytes, p256dh: str, auth: str) -> LegacyMessage:
+    """The ``aesgcm`` drafts Mastodon followed before 4.4 (draft-ietf-webpush-encryption-04):
+    the salt and the sender's public key travel in the ``Encryption`` and ``Crypto-Key``
+    headers instead of the body."""
+    ephemeral = ec.generate_private_key(ec.SECP256R1())
+    salt = os.urandom(16)
+    body: bytes = http_ece.encrypt(
+        payload,
+        salt=salt,
+        private_key=ephemeral,
+        dh=b64_decode(p256dh),
+        auth_secret=b64_decode(auth),
+        version="aesgcm",
+    )
+    point = ephemeral.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    return LegacyMessage(body, b64url(salt), b64url(point))
+
+
 # -- subscriptions ---------------------------------------------------------------------
 
 
@@ -226,6 +259,7 @@ class SubscriptionInput:
     endpoint: str
     p256dh: str
     auth: str
+    standard: bool = False  # RFC 8291/8292; else the drafts (Mastodon's default)
 
 
 def check_endpoint(endpoint: str, *, allowed_networks: tuple[Any, ...] = ()) -> str:
@@ -303,6 +337,7 @@ async def subscribe(
             auth=subscription.auth,
             alerts=alerts,
             policy=policy.value,
+            standard=subscription.standard,
         )
 
 
@@ -448,14 +483,24 @@ def build_message(
     now: datetime,
     urgency: str = "normal",
 ) -> PushMessage:
-    body = encrypt(orjson.dumps(content), subscription.p256dh, subscription.auth)
+    payload = orjson.dumps(content)
     headers = {
         "Content-Type": "application/octet-stream",
-        "Content-Encoding": "aes128gcm",
         "TTL": str(TTL_SECONDS),
         "Urgency": urgency,
-        "Authorization": vapid_authorization(keys, subscription.endpoint, subject, now),
     }
+    if subscription.standard:
+        body = encrypt(payload, subscription.p256dh, subscription.auth)
+        headers["Content-Encoding"] = "aes128gcm"
+        headers["Authorization"] = vapid_authorization(keys, subscription.endpoint, subject, now)
+    else:
+        legacy = encrypt_legacy(payload, subscription.p256dh, subscription.auth)
+        body = legacy.body
+        headers["Content-Encoding"] = "aesgcm"
+        headers["Encryption"] = f"salt={legacy.salt}"
+        headers["Crypto-Key"] = f"dh={legacy.dh};p256ecdsa={keys.public_key}"
+        jwt = vapid_jwt(keys, subscription.endpoint, subject, now)
+        headers["Authorization"] = f"WebPush {jwt}"
     return PushMessage(subscription.id, subscription.endpoint, body, headers)
 
 

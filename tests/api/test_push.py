@@ -156,10 +156,15 @@ class Subscriber:
     key: ec.EllipticCurvePrivateKey
     auth: bytes
     endpoint: str
+    standard: bool | None = True  # None: the app does not say (Mastodon's default: drafts)
 
     @classmethod
-    def make(cls, service: PushService, path: str = "/push/alice") -> Subscriber:
-        return cls(ec.generate_private_key(ec.SECP256R1()), os.urandom(16), service.url(path))
+    def make(
+        cls, service: PushService, path: str = "/push/alice", standard: bool | None = True
+    ) -> Subscriber:
+        return cls(
+            ec.generate_private_key(ec.SECP256R1()), os.urandom(16), service.url(path), standard
+        )
 
     @property
     def p256dh(self) -> str:
@@ -172,29 +177,53 @@ class Subscriber:
         data: dict[str, Any] = {"alerts": alerts if alerts is not None else {"mention": True}}
         if policy is not None:
             data["policy"] = policy
-        return {
-            "subscription": {
-                "endpoint": self.endpoint,
-                "keys": {"p256dh": self.p256dh, "auth": b64url(self.auth)},
-            },
-            "data": data,
+        subscription: dict[str, Any] = {
+            "endpoint": self.endpoint,
+            "keys": {"p256dh": self.p256dh, "auth": b64url(self.auth)},
         }
+        if self.standard is not None:
+            subscription["standard"] = self.standard
+        return {"subscription": subscription, "data": data}
 
     def decrypt(self, pushed: Pushed) -> dict[str, Any]:
-        plain = http_ece.decrypt(
-            pushed.body, private_key=self.key, auth_secret=self.auth, version="aes128gcm"
-        )
+        """Decrypt as a push client does: RFC 8291, or the aesgcm draft with the salt and
+        the sender's key taken from the headers."""
+        if pushed.headers["content-encoding"] == "aes128gcm":
+            plain = http_ece.decrypt(
+                pushed.body, private_key=self.key, auth_secret=self.auth, version="aes128gcm"
+            )
+        else:
+            assert pushed.headers["content-encoding"] == "aesgcm"
+            salt = pushed.headers["encryption"].removeprefix("salt=")
+            crypto_key = dict(
+                item.split("=", 1) for item in pushed.headers["crypto-key"].split(";")
+            )
+            plain = http_ece.decrypt(
+                pushed.body,
+                salt=unb64url(salt),
+                dh=unb64url(crypto_key["dh"]),
+                private_key=self.key,
+                auth_secret=self.auth,
+                version="aesgcm",
+            )
         result: dict[str, Any] = orjson.loads(plain)
         return result
 
 
 def verify_vapid(pushed: Pushed, server_key: str, audience: str) -> dict[str, Any]:
-    """Check ``Authorization: vapid t=…, k=…`` as a push service does (RFC 8292)."""
+    """Check ``Authorization: vapid t=…, k=…`` as a push service does (RFC 8292), or the
+    drafts' ``Authorization: WebPush <JWT>`` with the key in ``Crypto-Key: p256ecdsa=``."""
     scheme, _, rest = pushed.headers["authorization"].partition(" ")
-    assert scheme == "vapid"
-    parts = dict(item.strip().split("=", 1) for item in rest.split(","))
-    assert parts["k"] == server_key
-    header_b64, claims_b64, signature_b64 = parts["t"].split(".")
+    if scheme == "WebPush":
+        crypto_key = dict(item.split("=", 1) for item in pushed.headers["crypto-key"].split(";"))
+        assert crypto_key["p256ecdsa"] == server_key
+        token = rest
+    else:
+        assert scheme == "vapid"
+        parts = dict(item.strip().split("=", 1) for item in rest.split(","))
+        assert parts["k"] == server_key
+        token = parts["t"]
+    header_b64, claims_b64, signature_b64 = token.split(".")
     assert orjson.loads(unb64url(header_b64)) == {"typ": "JWT", "alg": "ES256"}
     public = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), unb64url(server_key))
     signature = unb64url(signature_b64)
@@ -274,6 +303,31 @@ async def test_a_mention_arrives_at_the_push_service_signed_and_decryptable(
     # The default avatar is the icon, and the app serves it.
     icon = await api.client.get(message["icon"])
     assert icon.status_code == 200
+
+
+async def test_an_app_that_does_not_ask_for_standard_gets_the_drafts_mastodon_sent(
+    api: Api, service: PushService, pusher: push.Pusher
+) -> None:
+    # Apps written for Mastodon before 4.4 subscribe without "standard" and decrypt
+    # the aesgcm draft.
+    alice = await api.user("alice")
+    bob = await api.user("bob")
+    silent = Subscriber.make(service, standard=None)
+    entity = await subscribe(api, alice, silent)
+    assert entity["standard"] is False
+    await mention(api, bob, "@alice old app")
+    await drained(pusher)
+    [pushed] = service.at("/push/alice")
+    assert pushed.headers["content-encoding"] == "aesgcm"
+    assert pushed.headers["encryption"].startswith("salt=")
+    server_key = (await api.get("/api/v2/instance")).json()["configuration"]["vapid"]["public_key"]
+    claims = verify_vapid(pushed, server_key, f"http://localhost:{service.port}")
+    assert claims["sub"] == "http://cop.test"
+    message = silent.decrypt(pushed)
+    assert (message["notification_type"], message["body"]) == ("mention", "@alice old app")
+    # A wrong receiving key cannot read it.
+    with pytest.raises(http_ece.ECEException):
+        Subscriber.make(service, standard=None).decrypt(pushed)
 
 
 async def test_the_subject_is_the_contact_email_when_there_is_one(
