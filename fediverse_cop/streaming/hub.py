@@ -11,7 +11,8 @@ slows the others.
 Who receives what follows the timelines (:mod:`fediverse_cop.services.timelines`):
 ``user`` gets what the home timeline would show; ``list`` what the list's
 timeline would (asked of a :class:`ListSource`); ``public*`` and ``hashtag*``
-public posts (no boosts) of authors the viewer does not block; ``direct`` a
+public posts (no boosts) but for authors the viewer blocks or mutes and domains the
+viewer blocks, as the public timelines; ``direct`` a
 ``conversation`` for direct posts the viewer wrote or is mentioned in;
 notifications go to their recipient's ``user`` (when the token may read
 notifications) and ``user:notification`` streams. The receiver's ``hide`` filters
@@ -38,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import orjson
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 
 from fediverse_cop import models
 from fediverse_cop.api.entities import Serializer
@@ -50,6 +51,7 @@ from fediverse_cop.models import (
     Favourite,
     Follow,
     FollowState,
+    Mute,
     Notification,
     OAuthToken,
     PollVote,
@@ -57,6 +59,7 @@ from fediverse_cop.models import (
     StatusMention,
     StatusPin,
     StatusTag,
+    UserDomainBlock,
     Visibility,
 )
 from fediverse_cop.services import filters as filter_rules
@@ -425,16 +428,9 @@ class Hub:
                 found.append((sub, key))
         if not found:
             return []
-        blocking = set(
-            await _column(
-                AccountBlock.filter(
-                    account_id__in={sub.account_id for sub, _ in found},
-                    target_id=status.account_id,  # type: ignore[attr-defined]
-                ),
-                "account_id",
-            )
-        )
-        return [(sub, key) for sub, key in found if sub.account_id not in blocking]
+        author: int = status.account_id  # type: ignore[attr-defined]
+        unwanted = await _leaving_out(author, {sub.account_id for sub, _ in found})
+        return [(sub, key) for sub, key in found if sub.account_id not in unwanted]
 
     async def _home_candidates(self, status: Status, viewers: set[int]) -> set[int]:
         """Who among ``viewers`` may have ``status`` in their home timeline: the author,
@@ -758,6 +754,25 @@ async def running(ctx: ServerContext, **options: Any) -> AsyncIterator[Hub]:
         yield hub
     finally:
         await hub.stop()
+
+
+async def _leaving_out(author: int, viewer_ids: set[int]) -> set[int]:
+    """Those of ``viewer_ids`` whose public timelines leave out ``author``'s posts
+    (:func:`fediverse_cop.services.timelines.unwanted_left_out`): they block the author,
+    mute them (a mute not yet expired) or block their domain. One query for all."""
+    if not viewer_ids:
+        return set()
+    blocking = AccountBlock.filter(target_id=author).values("account_id")
+    muting = Mute.filter(Q(expires_at=None) | Q(expires_at__gt=utcnow()), target_id=author)
+    domain = Subquery(Account.filter(id=author).values("domain"))
+    blocking_domain = UserDomainBlock.filter(domain__in=domain).values("account_id")
+    query = Account.filter(
+        Q(id__in=Subquery(blocking))
+        | Q(id__in=Subquery(muting.values("account_id")))
+        | Q(id__in=Subquery(blocking_domain)),
+        id__in=list(viewer_ids),
+    )
+    return {int(v) for v in await _column(query, "id")}
 
 
 async def _interacted(viewer_ids: set[int], status_ids: list[int]) -> set[int]:

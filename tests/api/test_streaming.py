@@ -27,14 +27,17 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
+from fediverse_cop import streaming
 from fediverse_cop.app import create_app
-from fediverse_cop.models import Account, Status
+from fediverse_cop.models import Account, Status, acct_key
 from fediverse_cop.services import oauth, timelines
 from fediverse_cop.services.communities import create_community
+from fediverse_cop.services.context import utcnow
+from fediverse_cop.services.visibility import PUBLIC
 from fediverse_cop.settings import Settings
 from fediverse_cop.streaming import audience
 from fediverse_cop.streaming.events import Event, Kind
-from fediverse_cop.streaming.hub import CLOSE_OVERFLOW, CLOSE_REVOKED, Hub
+from fediverse_cop.streaming.hub import CLOSE_OVERFLOW, CLOSE_REVOKED, Hub, Subscriber
 from tests.api.conftest import Api, User
 
 TIMEOUT = 10.0
@@ -305,17 +308,58 @@ async def test_favourited_rendering_is_per_viewer(live: Live) -> None:
         assert payload(await frame(carol_public))["favourited"] is False
 
 
-async def test_blocked_authors_stay_out_of_public_streams(live: Live) -> None:
+async def test_public_streams_leave_out_what_the_public_timelines_leave_out(live: Live) -> None:
+    """Authors the viewer blocks or mutes, and accounts of domains the viewer blocks, are
+    left out of the viewer's public and hashtag streams as from their public timelines;
+    another viewer gets their posts."""
     alice = await live.api.user("alice")
-    mallory = await live.api.user("mallory")
-    assert (
-        await live.api.post(f"/api/v1/accounts/{mallory.id}/block", as_=alice)
-    ).status_code == 200
-    async with live.ws(f"?access_token={alice.token}&stream=public") as ws:
-        await subscribed(ws, live, 1)
-        await live.post(mallory, "you blocked me")
-        mine = await live.post(alice, "mine")
-        assert payload(await frame(ws))["id"] == mine["id"]
+    carol = await live.api.user("carol")  # blocks, mutes and domain-blocks nobody
+    mallory = await live.api.user("mallory")  # blocked by alice
+    bore = await live.api.user("bore")  # muted by alice
+    spammer = await Account.create(
+        username="spammer",
+        domain="spam.example",
+        acct_key=acct_key("spammer", "spam.example"),
+        uri="https://spam.example/u/spammer",
+        inbox_uri="https://spam.example/u/spammer/inbox",
+        followers_uri="https://spam.example/u/spammer/followers",
+    )
+    for path, body in (
+        (f"/api/v1/accounts/{mallory.id}/block", None),
+        (f"/api/v1/accounts/{bore.id}/mute", None),
+        ("/api/v1/domain_blocks", {"domain": "spam.example"}),
+    ):
+        assert (await live.api.post(path, as_=alice, data=body)).status_code == 200
+    async with (
+        live.ws(f"?access_token={alice.token}&stream=public") as alice_public,
+        live.ws(f"?access_token={alice.token}&stream=hashtag&tag=chem") as alice_tag,
+        live.ws(f"?access_token={carol.token}&stream=public") as carol_public,
+    ):
+        await subscribed(alice_public, live, 3)
+        unwanted = [
+            (await live.post(mallory, "#chem you blocked me"))["id"],
+            (await live.post(bore, "#chem you muted me"))["id"],
+        ]
+        # A remote post as the inbox stores it, announced as the inbox does.
+        remote = await Status.create(
+            uri=f"{spammer.uri}/notes/1",
+            account=spammer,
+            content="<p>from a blocked domain</p>",
+            to=[PUBLIC],
+            published_at=utcnow(),
+        )
+        await streaming.publish_status(remote.id)
+        unwanted.append(str(remote.id))
+        mine = (await live.post(alice, "#chem mine"))["id"]
+        # Alice's first frames are her own post: the others never came.
+        assert payload(await frame(alice_public))["id"] == mine
+        message = await frame(alice_tag)
+        assert (message["stream"], payload(message)["id"]) == (["hashtag", "chem"], mine)
+        assert [payload(await frame(carol_public))["id"] for _ in range(4)] == [*unwanted, mine]
+    # The REST public timelines leave out the same posts.
+    for user, expected in ((alice, [mine]), (carol, [mine, *reversed(unwanted)])):
+        response = await live.api.get("/api/v1/timelines/public", as_=user)
+        assert [s["id"] for s in response.json()] == expected
 
 
 async def test_announcements_reach_every_user_stream(live: Live) -> None:
@@ -592,60 +636,92 @@ async def test_server_sent_notifications_stream(live: Live) -> None:
 # -- slow clients and revoked tokens --------------------------------------------------------
 
 
-def _slow_client(port: int, token: str) -> socket.socket:
-    """A WebSocket client that completes the handshake and then never reads."""
+def _slow_client(port: int, token: str, transport: str) -> socket.socket:
+    """A client of the ``user`` stream (``websocket`` or ``sse``) that reads the response's
+    head and then nothing more."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect(("127.0.0.1", port))
-    sock.sendall(
-        (
+    if transport == "websocket":
+        request = (
             f"GET /api/v1/streaming?stream=user&access_token={token} HTTP/1.1\r\n"
             f"Host: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        ).encode()
-    )
+        )
+        expected = b"HTTP/1.1 101"
+    else:
+        request = (
+            f"GET /api/v1/streaming/user?access_token={token} HTTP/1.1\r\n"
+            f"Host: 127.0.0.1:{port}\r\n\r\n"
+        )
+        expected = b"HTTP/1.1 200"
+    sock.sendall(request.encode())
     answer = b""
     while b"\r\n\r\n" not in answer:
         answer += sock.recv(1)
-    assert answer.startswith(b"HTTP/1.1 101"), answer
+    assert answer.startswith(expected), answer
     return sock
 
 
-async def test_a_slow_client_is_dropped_without_delaying_another(live: Live) -> None:
+async def test_slow_clients_are_dropped_without_delaying_others(live: Live) -> None:
+    """A WebSocket client and an SSE client that stop reading fill their queues and are
+    closed, while a WebSocket client and an SSE client that read get every frame."""
     alice = await live.api.user("alice")
     live.hub.configure(queue_size=16)
     port = int(live.base.rsplit(":", 1)[1])
-    slow = await asyncio.to_thread(_slow_client, port, alice.token)
+    slow = {
+        transport: await asyncio.to_thread(_slow_client, port, alice.token, transport)
+        for transport in ("websocket", "sse")
+    }
     try:
-        deadline = time.monotonic() + TIMEOUT
-        while not any(s.streams for s in live.hub.subscribers):
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.01)
-        (slow_sub,) = live.hub.subscribers
-        async with live.ws(f"?access_token={alice.token}&stream=user", max_size=None) as fast:
-            await subscribed(fast, live, 2)
+        await _wait_for_subscriptions(live, 2)
+        slow_subs = {sub.transport: sub for sub in live.hub.subscribers}
+        assert slow_subs.keys() == {"websocket", "sse"}
+        async with (
+            live.ws(f"?access_token={alice.token}&stream=user", max_size=None) as fast,
+            live.api.client.stream(
+                "GET", f"/api/v1/streaming/user?access_token={alice.token}"
+            ) as fast_sse,
+        ):
+            await _wait_for_subscriptions(live, 4)
             count, big = 300, "x" * 64_000
 
-            async def read_all() -> list[str]:
+            async def read_websocket() -> list[str]:
                 return [payload(await frame(fast))["id"] for _ in range(count)]
 
-            reader = asyncio.create_task(read_all())
+            async def read_sse() -> list[str]:
+                ids: list[str] = []
+                async for line in fast_sse.aiter_lines():
+                    if line.startswith("data: "):
+                        ids.append(orjson.loads(line.removeprefix("data: "))["id"])
+                        if len(ids) == count:
+                            break
+                return ids
+
+            readers = [asyncio.create_task(read_websocket()), asyncio.create_task(read_sse())]
             started = time.monotonic()
             for index in range(count):
                 live.hub.receive(
                     Event(Kind.ANNOUNCEMENT, payload={"id": str(index), "content": big})
                 )
                 await asyncio.sleep(0.002)
-            # About 19 MB reach the fast client while the slow one reads nothing.
-            assert await asyncio.wait_for(reader, TIMEOUT) == [str(i) for i in range(count)]
+            # About 19 MB reach each fast client while the slow ones read nothing.
+            expected = [str(i) for i in range(count)]
+            assert await asyncio.wait_for(asyncio.gather(*readers), TIMEOUT) == [expected] * 2
             assert time.monotonic() - started < 8
-            assert slow_sub.close_code == CLOSE_OVERFLOW
-            deadline = time.monotonic() + TIMEOUT
-            while slow_sub in live.hub.subscribers:
-                assert time.monotonic() < deadline, "the slow client was not dropped"
-                await asyncio.sleep(0.02)
+            for sub in slow_subs.values():
+                assert sub.close_code == CLOSE_OVERFLOW
+            await _wait_for_subscriptions_to_end(live, set(slow_subs.values()))
     finally:
-        slow.close()
+        for sock in slow.values():
+            sock.close()
+
+
+async def _wait_for_subscriptions_to_end(live: Live, subs: set[Subscriber]) -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while subs & live.hub.subscribers:
+        assert time.monotonic() < deadline, "a slow client was not dropped"
+        await asyncio.sleep(0.02)
 
 
 async def test_revoking_a_token_closes_its_streams(live: Live) -> None:

@@ -1,8 +1,9 @@
 """Streaming against real ``fediverse-cop serve`` processes.
 
-Mastodon.py follows the user stream over server-sent events as a bot would; on
-PostgreSQL, a status posted through one web process reaches a WebSocket served
-by another process on the same database (LISTEN/NOTIFY).
+Mastodon.py follows the user stream as a bot would, over server-sent events and over
+a WebSocket that carries several streams; on PostgreSQL, a status posted through one
+web process reaches a WebSocket served by another process on the same database
+(LISTEN/NOTIFY).
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+import time
 from contextlib import ExitStack
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -64,35 +67,49 @@ def server_env(cop_env: dict[str, str]) -> dict[str, str]:
     return env
 
 
+@dataclass(frozen=True)
+class Received:
+    kind: str
+    data: Any
+    stream: tuple[str, ...] | None  # the WebSocket frame's ``stream`` (None over SSE)
+
+
 class Collector(StreamListener):
     """Puts what Mastodon.py hands the listener on a queue the test reads."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self.events: queue.Queue[Received] = queue.Queue()
 
-    def on_update(self, status: Any) -> None:
-        self.events.put(("update", status))
+    def _put(self, kind: str, data: Any, for_stream: list[str] | None = None) -> None:
+        self.events.put(Received(kind, data, tuple(for_stream) if for_stream else None))
 
-    def on_notification(self, notification: Any) -> None:
-        self.events.put(("notification", notification))
+    def on_update(self, status: Any, for_stream: list[str] | None = None) -> None:
+        self._put("update", status, for_stream)
+
+    def on_notification(self, notification: Any, for_stream: list[str] | None = None) -> None:
+        self._put("notification", notification, for_stream)
+
+    def on_websocket_error(self, error: Exception, for_stream: list[str] | None = None) -> None:
+        self._put("error", error, for_stream)
 
     def handle_heartbeat(self) -> None:
-        self.events.put(("heartbeat", None))
+        self._put("heartbeat", None)
 
     def on_abort(self, err: Exception) -> None:
-        self.events.put(("abort", err))
+        self._put("abort", err)
 
-    def next(self, *wanted: str) -> tuple[str, Any]:
+    def next(self, *wanted: str) -> Received:
         while True:
-            kind, data = self.events.get(timeout=TIMEOUT)
-            if kind == "abort":
-                raise AssertionError(f"the stream failed: {data}")
-            if kind in wanted:
-                return kind, data
+            received = self.events.get(timeout=TIMEOUT)
+            if received.kind == "abort":
+                raise AssertionError(f"the stream failed: {received.data}")
+            if received.kind in wanted:
+                return received
 
 
 def test_mastodon_py_follows_the_user_stream(server_env: dict[str, str]) -> None:
+    """Over server-sent events, then over one WebSocket carrying two streams."""
     tokens = make_users(server_env, "alice", "bob")
     with serving(server_env, int(server_env["COP_TEST_PORT"])) as base:
         alice = Mastodon(access_token=tokens["alice"], api_base_url=base, version_check_mode="none")
@@ -102,20 +119,54 @@ def test_mastodon_py_follows_the_user_stream(server_env: dict[str, str]) -> None
         try:
             listener.next("heartbeat")  # the stream is open (the server's first comment)
             mine = alice.status_post("my own post")
-            _, status = listener.next("update")
+            status = listener.next("update").data
             assert status["id"] == mine["id"]
             assert status["content"] == mine["content"]
 
             mention = bob.status_post("@alice are you there?")
-            _, notification = listener.next("notification")
+            notification = listener.next("notification").data
             assert notification["type"] == "mention"
             assert notification["status"]["id"] == mention["id"]
-            _, status = listener.next("update")
-            assert status["id"] == mention["id"]
+            assert listener.next("update").data["id"] == mention["id"]
         finally:
-            # Mastodon.py's close() returns once its reader wakes (the next heartbeat, 15 s
-            # away); stopping the server ends the connection sooner.
+            # Mastodon.py's SSE close() returns once its reader wakes (the next heartbeat,
+            # 15 s away); stopping the server ends the connection sooner.
             threading.Thread(target=handle.close, daemon=True).start()
+
+        # The WebSocket transport: the user and a hashtag stream on one connection, found
+        # through the instance's streaming URL as Mastodon.py finds it.
+        ws_listener = Collector()
+        ws = alice.stream_open_websocket(ws_listener)  # type: ignore[no-untyped-call]
+        try:
+            alice.stream_user(ws_listener, websocket_handle=ws)
+            alice.stream_hashtag("chem", ws_listener, websocket_handle=ws)
+            # Subscriptions are handled in order and only a refused one is answered: the
+            # error for an unknown stream means the two before it are in place.
+            ws.subscribe("no-such-stream")
+            error = ws_listener.next("error").data
+            assert error.args[1:] == (400, "Unknown stream type")
+
+            question = bob.status_post("@alice what does #chem cover?")
+            got = {}
+            for _ in range(3):
+                received = ws_listener.next("update", "notification")
+                got[(received.kind, received.stream)] = received.data
+            assert got.keys() == {
+                ("update", ("user",)),
+                ("update", ("hashtag", "chem")),
+                ("notification", ("user",)),
+            }
+            assert got["update", ("user",)]["id"] == question["id"]
+            assert got["update", ("hashtag", "chem")]["id"] == question["id"]
+            assert got["notification", ("user",)]["type"] == "mention"
+            assert got["notification", ("user",)]["status"]["id"] == question["id"]
+            assert ws.is_receiving()
+        finally:
+            started = time.monotonic()
+            ws.close()
+            ws.join(TIMEOUT)
+        assert not ws.is_alive()
+        assert time.monotonic() - started < 2  # closing waits for no heartbeat
 
 
 @pytest.mark.skipif(
