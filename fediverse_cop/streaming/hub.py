@@ -544,7 +544,8 @@ class Hub:
         home = {author} & viewers | mentioned
         if status.visibility is not Visibility.DIRECT:
             home |= await self._followers_among(author, viewers)
-        if status.audience and status.visibility in OPEN:
+        if status.audience:
+            # Members see the community's posts, members-only ones included.
             home |= {
                 int(v)
                 for v in await _column(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 
+import orjson
 import pytest
 
 from activitypub.keys import load_private_key_pem
@@ -24,11 +25,22 @@ from fediverse_cop.models import (
     Status,
     Visibility,
 )
-from fediverse_cop.services import communities, follows, groups, statuses, timelines, visibility
+from fediverse_cop.services import (
+    communities,
+    follows,
+    groups,
+    oauth,
+    statuses,
+    timelines,
+    visibility,
+)
 from fediverse_cop.services.communities import CommunityPolicy
 from fediverse_cop.services.errors import Invalid
 from fediverse_cop.services.statuses import Draft
+from fediverse_cop.streaming import hub
+from fediverse_cop.streaming.streams import USER, StreamKey
 from tests.communities.test_groups import announces, jobs, join, local_user, serve_nodeinfo
+from tests.communities.test_moderation import next_frame
 from tests.inbox.conftest import Local, Peer
 from tests.inbox.test_statuses import PUBLIC, deliver, note, refused
 from tests.sink import Sink
@@ -236,6 +248,30 @@ async def test_members_and_staff_read_members_only_posts_and_no_one_else(
     )
     with pytest.raises(Invalid, match="not a member"):
         await statuses.post(local.fed, carol, Draft("let me in", community=circle.account))
+
+
+async def test_members_streams_hear_when_a_members_only_post_goes(
+    local: Local, alice: Account
+) -> None:
+    circle = await make_circle(local)
+    bob = await local_user(local, "bob")  # a member who does not follow the author
+    await follows.follow(local.fed, bob, circle.account)
+    await groups.approve_member(local.fed, circle, bob, by=alice)
+    scopes = frozenset({"read"})
+    registered = await oauth.register_app("Test client", [oauth.OOB_REDIRECT], scopes)
+    token = (await oauth.issue_token(registered.app, bob, scopes)).token
+    async with hub.running(local.fed.ctx, token_recheck=3600) as streams:
+        sub = streams.connect(bob, token, scopes, "websocket")
+        await streams.subscribe(sub, StreamKey(USER))
+        post = await statuses.post(
+            local.fed, alice, Draft("members only", community=circle.account)
+        )
+        assert post.visibility is Visibility.DIRECT  # how members-only posts are kept
+        shown = await next_frame(sub)
+        assert (shown.event, orjson.loads(shown.payload or "{}")["id"]) == ("update", str(post.id))
+        await statuses.delete(local.fed, alice, post)
+        gone = await next_frame(sub)
+        assert (gone.event, gone.payload) == ("delete", str(post.id))
 
 
 # -- new servers ---------------------------------------------------------------------------------
