@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from tortoise.expressions import Q, RawSQL
+from tortoise.expressions import Q
 
 from activitypub.uris import Kind
+from fediverse_cop import rawsql
 from fediverse_cop.api.filters import filter_result_json
 from fediverse_cop.api.responses import iso
 from fediverse_cop.converters import note_to_html
@@ -44,6 +45,7 @@ from fediverse_cop.models import (
     StatusMention,
     StatusPin,
     StatusTag,
+    Tag,
     UserDomainBlock,
 )
 from fediverse_cop.models.client import Notification
@@ -76,27 +78,22 @@ class _AccountCounts:
 def _correlated(
     select: str, table: str, column: str, outer: str, on: str = "id", condition: str = ""
 ) -> str:
-    """``(SELECT … FROM table x WHERE x.column = outer.on …)``, for an annotation.
+    """``(SELECT … FROM table x WHERE x.column = outer.on …)``, a column of a batch load.
 
-    Only table and column names of our models and integers are put into this SQL.
+    Only table and column names of our models are put into this SQL.
     """
     where = f'x."{column}" = "{outer}"."{on}"{condition}'
     return f'({select} FROM "{table}" x WHERE {where})'
 
 
-def _count(table: str, column: str, outer: str, condition: str = "") -> RawSQL:
-    return RawSQL(_correlated("SELECT COUNT(*)", table, column, outer, condition=condition))
+def _count(table: str, column: str, outer: str, condition: str = "") -> str:
+    return _correlated("SELECT COUNT(*)", table, column, outer, condition=condition)
 
 
-def _exists(table: str, column: str, outer: str, viewer_id: int, condition: str = "") -> RawSQL:
-    """Whether the viewer has a ``table`` row (favourite, bookmark…) for the outer row."""
-    mine = f' AND x."account_id" = {int(viewer_id)}{condition}'
-    return RawSQL("EXISTS " + _correlated("SELECT 1", table, column, outer, condition=mine))
-
-
-def _any(table: str, outer: str) -> RawSQL:
-    """Whether the outer status has a ``table`` row (a mention, a tag…)."""
-    return RawSQL("EXISTS " + _correlated("SELECT 1", table, "status_id", outer))
+def _exists(table: str, column: str, outer: str, condition: str = "") -> str:
+    """Whether the outer row has a ``table`` row (a mention; with ``condition``, the
+    viewer's favourite, bookmark…)."""
+    return "EXISTS " + _correlated("SELECT 1", table, column, outer, condition=condition)
 
 
 def _as_datetime(value: Any) -> datetime | None:
@@ -108,6 +105,66 @@ def _as_datetime(value: Any) -> datetime | None:
 
 ACCEPTED = f" AND x.\"state\" = '{FollowState.ACCEPTED.value}'"
 ALIVE = ' AND x."deleted_at" IS NULL'
+MINE = ' AND x."account_id" = :viewer'
+
+# What an Account entity is made of (an account is loaded with these alone).
+ACCOUNT_COLUMNS = (
+    "id",
+    "username",
+    "domain",
+    "url",
+    "uri",
+    "display_name",
+    "note",
+    "local",
+    "avatar_uri",
+    "header_uri",
+    "manually_approves_followers",
+    "profile_fields",
+    "bot",
+    "actor_type",
+    "discoverable",
+    "created_at",
+    "moved_to_id",
+    "suspended_at",
+    "silenced_at",
+)
+
+
+@dataclass(slots=True)
+class _AccountRow:
+    """The columns of :data:`ACCOUNT_COLUMNS`, read without the ORM."""
+
+    id: int
+    username: str
+    domain: str | None
+    url: str | None
+    uri: str
+    display_name: str
+    note: str
+    local: bool
+    avatar_uri: str | None
+    header_uri: str | None
+    manually_approves_followers: bool
+    profile_fields: list[dict[str, str]]
+    bot: bool
+    actor_type: ActorType
+    discoverable: bool
+    created_at: datetime
+    moved_to_id: int | None
+    suspended_at: datetime | None
+    silenced_at: datetime | None
+
+    @property
+    def handle(self) -> str:
+        return self.username if self.domain is None else f"{self.username}@{self.domain}"
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None
+
+
+AnyAccount = Account | _AccountRow
 
 
 class Serializer:
@@ -122,31 +179,40 @@ class Serializer:
 
     # -- accounts ------------------------------------------------------------------
 
-    async def _counted(self, ids: Collection[int]) -> tuple[list[Account], _AccountCounts]:
+    async def _counted(self, ids: Collection[int]) -> tuple[list[_AccountRow], _AccountCounts]:
         """The accounts with their followers, following, statuses and last post's date, in
         one query."""
         counts = _AccountCounts()
         if not ids:
             return [], counts
-        table = Account._meta.db_table
-        statuses = Status._meta.db_table
-        rows = await Account.filter(id__in=list(ids)).annotate(
-            n_followers=_count(Follow._meta.db_table, "target_id", table, ACCEPTED),
-            n_following=_count(Follow._meta.db_table, "account_id", table, ACCEPTED),
-            n_statuses=_count(statuses, "account_id", table, ALIVE),
-            last_at=RawSQL(
-                _correlated(
-                    'SELECT MAX(x."published_at")', statuses, "account_id", table, condition=ALIVE
-                )
-            ),
+        follows, statuses = Follow._meta.db_table, Status._meta.db_table
+        last = _correlated(
+            'SELECT MAX(x."published_at")', statuses, "account_id", "a", condition=ALIVE
         )
-        for row in rows:
-            extra: Any = row
-            counts.followers[row.id] = int(extra.n_followers)
-            counts.following[row.id] = int(extra.n_following)
-            counts.statuses[row.id] = int(extra.n_statuses)
-            counts.last_status[row.id] = _as_datetime(extra.last_at)
-        return rows, counts
+        columns = ", ".join(f'a."{name}"' for name in ACCOUNT_COLUMNS)
+        sql = (
+            f"SELECT {columns},"  # noqa: S608 (names written here)
+            f" {_count(follows, 'target_id', 'a', ACCEPTED)} AS n_followers,"
+            f" {_count(follows, 'account_id', 'a', ACCEPTED)} AS n_following,"
+            f" {_count(statuses, 'account_id', 'a', ALIVE)} AS n_statuses,"
+            f" {last} AS last_at"
+            f' FROM "{Account._meta.db_table}" a WHERE a."id" IN (:ids)'
+        )
+        published = Status._meta.fields_map["published_at"]
+        accounts: list[_AccountRow] = []
+        for raw in await rawsql.fetch(sql, ids=list(ids)):
+            row = rawsql.convert(Account, raw)
+            key = int(row["id"])
+            counts.followers[key] = int(row.pop("n_followers"))
+            counts.following[key] = int(row.pop("n_following"))
+            counts.statuses[key] = int(row.pop("n_statuses"))
+            last_at = row.pop("last_at")
+            counts.last_status[key] = (
+                published.to_python_value(last_at) if last_at is not None else None
+            )
+            row["profile_fields"] = row["profile_fields"] or []
+            accounts.append(_AccountRow(**row))
+        return accounts, counts
 
     async def accounts(self, accounts: Sequence[Account]) -> list[Json]:
         _, counts = await self._counted({a.id for a in accounts})
@@ -158,9 +224,9 @@ class Serializer:
         return dict(zip(ids_of(rows), await self._accounts_json(rows, counts), strict=True))
 
     async def _accounts_json(
-        self, accounts: Sequence[Account], counts: _AccountCounts
+        self, accounts: Sequence[AnyAccount], counts: _AccountCounts
     ) -> list[Json]:
-        moved_ids = {a.moved_to_id for a in accounts if a.moved_to_id}  # type: ignore[attr-defined]
+        moved_ids = {a.moved_to_id for a in accounts if a.moved_to_id}  # type: ignore[union-attr]
         moved = {a.id: a for a in await Account.filter(id__in=moved_ids)} if moved_ids else {}
         moved_json = {k: self._account(v, _AccountCounts(), {}) for k, v in moved.items()}
         return [self._account(a, counts, moved_json) for a in accounts]
@@ -168,7 +234,7 @@ class Serializer:
     async def account(self, account: Account) -> Json:
         return (await self.accounts([account]))[0]
 
-    def _account(self, a: Account, counts: _AccountCounts, moved: dict[int, Json]) -> Json:
+    def _account(self, a: AnyAccount, counts: _AccountCounts, moved: dict[int, Json]) -> Json:
         avatar = a.avatar_uri or f"{self.base}{DEFAULT_AVATAR_PATH}"
         header = a.header_uri or f"{self.base}{DEFAULT_HEADER_PATH}"
         last = counts.last_status.get(a.id)
@@ -202,7 +268,7 @@ class Serializer:
             "followers_count": counts.followers.get(a.id, 0),
             "following_count": counts.following.get(a.id, 0),
         }
-        moved_to = a.moved_to_id  # type: ignore[attr-defined]
+        moved_to = a.moved_to_id  # type: ignore[union-attr]
         if moved_to is not None and moved_to in moved:
             data["moved"] = moved[moved_to]
         if a.is_suspended:
@@ -563,26 +629,27 @@ class _Loaded:
     async def _counts_and_marks(self, viewer: Account | None) -> _Present:
         """Counts, the replied-to accounts, the viewer's own marks and which statuses have
         mentions, tags, media or a poll: one query."""
-        table = Status._meta.db_table
-        columns: dict[str, RawSQL] = {
-            "n_reblogs": _count(table, "reblog_of_id", table, ALIVE),
-            "n_replies": _count(table, "in_reply_to_id", table, ALIVE),
-            "n_favourites": _count(Favourite._meta.db_table, "status_id", table),
-            "parent_account": RawSQL(
-                _correlated('SELECT x."account_id"', table, "id", table, on="in_reply_to_id")
+        statuses = Status._meta.db_table
+        columns = {
+            "n_reblogs": _count(statuses, "reblog_of_id", "s", ALIVE),
+            "n_replies": _count(statuses, "in_reply_to_id", "s", ALIVE),
+            "n_favourites": _count(Favourite._meta.db_table, "status_id", "s"),
+            "parent_account": _correlated(
+                'SELECT x."account_id"', statuses, "id", "s", on="in_reply_to_id"
             ),
-            "mentions": _any(StatusMention._meta.db_table, table),
-            "tags": _any(StatusTag._meta.db_table, table),
-            "media": _any(MediaAttachment._meta.db_table, table),
-            "poll": _any(Poll._meta.db_table, table),
+            "mentions": _exists(StatusMention._meta.db_table, "status_id", "s"),
+            "tags": _exists(StatusTag._meta.db_table, "status_id", "s"),
+            "media": _exists(MediaAttachment._meta.db_table, "status_id", "s"),
+            "poll": _exists(Poll._meta.db_table, "status_id", "s"),
         }
         marks: dict[str, set[int]] = {}
+        params: dict[str, Any] = {"ids": list(self.statuses)}
         if viewer is not None:
             columns |= {
-                "favourited": _exists(Favourite._meta.db_table, "status_id", table, viewer.id),
-                "reblogged": _exists(table, "reblog_of_id", table, viewer.id, ALIVE),
-                "bookmarked": _exists(Bookmark._meta.db_table, "status_id", table, viewer.id),
-                "pinned": _exists(StatusPin._meta.db_table, "status_id", table, viewer.id),
+                "favourited": _exists(Favourite._meta.db_table, "status_id", "s", MINE),
+                "reblogged": _exists(statuses, "reblog_of_id", "s", MINE + ALIVE),
+                "bookmarked": _exists(Bookmark._meta.db_table, "status_id", "s", MINE),
+                "pinned": _exists(StatusPin._meta.db_table, "status_id", "s", MINE),
             }
             marks = {
                 "favourited": self.favourited,
@@ -590,6 +657,7 @@ class _Loaded:
                 "bookmarked": self.bookmarked,
                 "pinned": self.pinned,
             }
+            params["viewer"] = viewer.id
         present = _Present()
         found = {
             "mentions": present.mentions,
@@ -598,12 +666,9 @@ class _Loaded:
             "poll": present.poll,
             **marks,
         }
-        rows = (
-            await Status.filter(id__in=list(self.statuses))
-            .annotate(**columns)
-            .values("id", *columns)
-        )
-        for row in rows:
+        selected = ", ".join(f"{sql} AS {name}" for name, sql in columns.items())
+        sql = f'SELECT s."id", {selected} FROM "{statuses}" s WHERE s."id" IN (:ids)'  # noqa: S608
+        for row in await rawsql.fetch(sql, **params):
             key = int(row["id"])
             self.reblogs_count[key] = int(row["n_reblogs"])
             self.replies_count[key] = int(row["n_replies"])
@@ -611,34 +676,38 @@ class _Loaded:
             if row["parent_account"] is not None:
                 self.parent_accounts[key] = int(row["parent_account"])
             for name, ids in found.items():
-                if row[name]:
+                if rawsql.truth(row[name]):
                     ids.add(key)
         return present
 
     async def _mentions(self, ids: set[int]) -> None:
-        mentions = await StatusMention.filter(status_id__in=list(ids)).values_list(
-            "status_id",
-            "account_id",
-            "account__username",
-            "account__domain",
-            "account__url",
-            "account__uri",
+        sql = (
+            'SELECT m."status_id", a."id", a."username", a."domain", a."url", a."uri"'  # noqa: S608
+            f' FROM "{StatusMention._meta.db_table}" m'
+            f' JOIN "{Account._meta.db_table}" a ON a."id" = m."account_id"'
+            ' WHERE m."status_id" IN (:ids) ORDER BY m."id"'
         )
-        for status_id, account_id, username, domain, url, uri in mentions:
-            self.mentions[int(status_id)].append(
+        for row in await rawsql.fetch(sql, ids=list(ids)):
+            username, domain = row["username"], row["domain"]
+            self.mentions[int(row["status_id"])].append(
                 {
-                    "id": str(account_id),
+                    "id": str(row["id"]),
                     "username": username,
-                    "url": url or uri,
+                    "url": row["url"] or row["uri"],
                     "acct": username if domain is None else f"{username}@{domain}",
                 }
             )
 
     async def _tags(self, ser: Serializer, ids: set[int]) -> None:
-        for status_id, name in await StatusTag.filter(status_id__in=list(ids)).values_list(
-            "status_id", "tag__name"
-        ):
-            self.tags[int(status_id)].append(
+        sql = (
+            'SELECT st."status_id", t."name"'  # noqa: S608
+            f' FROM "{StatusTag._meta.db_table}" st'
+            f' JOIN "{Tag._meta.db_table}" t ON t."id" = st."tag_id"'
+            ' WHERE st."status_id" IN (:ids) ORDER BY st."id"'
+        )
+        for row in await rawsql.fetch(sql, ids=list(ids)):
+            name = row["name"]
+            self.tags[int(row["status_id"])].append(
                 {"name": name, "url": ser.ctx.uris.build(Kind.TAG, name=name)}
             )
 

@@ -26,6 +26,7 @@ from typing import Any
 from tortoise.expressions import Q, RawSQL, Subquery
 from tortoise.queryset import QuerySet
 
+from fediverse_cop import rawsql
 from fediverse_cop.models import (
     Account,
     AccountBlock,
@@ -90,18 +91,13 @@ async def viewer_facts(viewer: Account | None) -> ViewerFacts:
     """The viewer's :class:`ViewerFacts`, in one query."""
     if viewer is None:
         return EVERYTHING
-    table = Account._meta.db_table
-    columns = {
-        name: RawSQL(
-            f'EXISTS (SELECT 1 FROM "{model._meta.db_table}" x'  # noqa: S608 (names, an int)
-            f' WHERE x."account_id" = "{table}"."id"{condition})'
-        )
+    columns = ", ".join(
+        f'EXISTS (SELECT 1 FROM "{model._meta.db_table}" x'  # noqa: S608 (names, ours)
+        f' WHERE x."account_id" = :viewer{condition}) AS {name}'
         for name, (model, condition) in _FACT_TABLES.items()
-    }
-    rows = await Account.filter(id=viewer.id).annotate(**columns).values(*columns)
-    if not rows:
-        return EVERYTHING
-    return ViewerFacts(**{name: bool(value) for name, value in rows[0].items()})
+    )
+    rows = await rawsql.fetch(f"SELECT {columns}", viewer=viewer.id)
+    return ViewerFacts(**{name: rawsql.truth(value) for name, value in rows[0].items()})
 
 
 def _followed(viewer: Account) -> Subquery:
