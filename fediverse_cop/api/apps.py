@@ -104,7 +104,8 @@ async def verify_credentials(request: Request) -> Response:
     auth = await authenticate(request)
     if auth is None:
         raise Unauthorized(INVALID_TOKEN)
-    return ok(application(auth.token.app, vapid_key=await push.vapid_public_key()))
+    app = await OAuthApp.get(id=auth.token.app_id)  # type: ignore[attr-defined]
+    return ok(application(app, vapid_key=await push.vapid_public_key()))
 
 
 routes = [

@@ -101,14 +101,12 @@ async def issue_token(
 
 
 async def find_token(access_token: str, now: datetime | None = None) -> OAuthToken | None:
-    """The live token for this secret (not revoked or expired; its user active), or None."""
+    """The live token for this secret (not revoked or expired; its user active), or None.
+
+    The token comes with its account; its app is not loaded (``token.app_id``)."""
     if not access_token or len(access_token) > 256:
         return None
-    token = (
-        await OAuthToken.filter(digest=digest(access_token))
-        .select_related("account", "app")
-        .first()
-    )
+    token = await OAuthToken.filter(digest=digest(access_token)).select_related("account").first()
     moment = now or utcnow()
     if token is None or token.revoked_at is not None:
         return None
