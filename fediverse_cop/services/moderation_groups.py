@@ -59,8 +59,6 @@ from fediverse_cop.models import (
     CommunityRole,
     CommunityRoleKind,
     ContentVisibility,
-    Follow,
-    FollowState,
     PeerSoftware,
     Report,
     Status,
