@@ -111,11 +111,7 @@ async def list_timeline(request: Request) -> Response:
     """A list's timeline; a joined community's (a list too) is the community's statuses."""
     user = await require_user(request, "read:lists")
     found = await lists.find(user, parse_id(request.path_params["list_id"]))
-    if found.community is not None:
-        query = timelines.community_timeline(user, found.community)
-    else:
-        query = timelines.list_timeline(user, found.own())
-    return await _page(request, user, query, "home")
+    return await _page(request, user, lists.timeline(user, found), "home")
 
 
 routes: list[BaseRoute] = [
