@@ -714,8 +714,10 @@ async def _keep_item(walk: _Walk, item: object, collection: str, *, featured: bo
 
 
 async def _as_resource(
-    group: Account, status: Status, obj: ASObject | None, *, featured: bool
+    group: Account, status: Status, obj: ASObject | None, *, featured: bool, refresh: bool = False
 ) -> bool:
+    """Keep ``status`` as a resource of the remote ``group``'s library; with ``refresh``,
+    what ``obj`` says replaces the title, link, licence… of one kept already (an edit)."""
     if status.deleted_at is not None or status.local:
         return False
     if status.audience is None:
@@ -726,7 +728,10 @@ async def _as_resource(
     if featured:
         with contextlib.suppress(IntegrityError):
             await StatusPin.get_or_create(account=group, status=status)
-    if await Resource.exists(status_id=status.id):
+    kept = await Resource.get_or_none(status_id=status.id)
+    if kept is not None:
+        if refresh and obj is not None:
+            await Resource.filter(id=kept.id).update(**as_note_to_resource_fields(obj))
         return True
     fields = (
         as_note_to_resource_fields(obj)
@@ -750,9 +755,12 @@ async def after_group_announce(group: Account, activity: ASObject) -> None:
     """A remote group announced the ``Create`` of a post of its own (a resource, on our
     servers: a community writes nothing else): the post, stored by then, joins the library
     kept of the group, as if read from its collections. Its title, link and licence come
-    from the embedded post when the group itself delivered it (it is the post's owner)."""
+    from the embedded post when the group itself delivered it (it is the post's owner);
+    an announced ``Update`` of it changes them."""
     inner = activity.object
-    if group.local or inner is None or inner.type != "Create" or inner.actor_id != group.uri:
+    if group.local or inner is None or inner.actor_id != group.uri:
+        return
+    if inner.type not in ("Create", "Update"):
         return
     status = await Status.get_or_none(
         uri=inner.object_id or "", reblog_of_id=None, account_id=group.id, audience=group.uri
@@ -767,4 +775,10 @@ async def after_group_announce(group: Account, activity: ASObject) -> None:
             check_object_origin(embedded.data, delivered_by_actor=group.uri), OriginRefusal
         )
     )
-    await _as_resource(group, status, embedded if trusted else None, featured=False)
+    await _as_resource(
+        group,
+        status,
+        embedded if trusted else None,
+        featured=False,
+        refresh=inner.type == "Update",
+    )

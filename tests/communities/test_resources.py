@@ -427,6 +427,19 @@ async def test_a_resource_a_remote_group_announces_later_joins_its_library(
     item = await deliver(local, group, announced(note))
     assert item.state is InboxState.DONE, item.error
     assert await Resource.filter(community=account).count() == 1
+    # Its edit, announced, changes what the library says about it.
+    edited = {
+        **note,
+        "name": "Resource 3, second edition",
+        "license": "CC0",
+        "updated": "2024-03-06T10:00:00Z",
+    }
+    update = {"id": f"{note['id']}/update/1", "type": "Update", "actor": group.uri}
+    update |= {"object": edited, "to": note["to"], "cc": note["cc"]}
+    item = await deliver(local, group, group.activity("Announce", update, to=[PUBLIC]))
+    assert item.state is InboxState.DONE, item.error
+    (kept,) = await resources.list_resources(account)
+    assert (kept.title, kept.link, kept.licence) == ("Resource 3, second edition", LINK, "CC0")
 
 
 # -- the CLI ----------------------------------------------------------------------------------
