@@ -434,8 +434,14 @@ async def test_a_resource_a_remote_group_announces_later_joins_its_library(
         "license": "CC0",
         "updated": "2024-03-06T10:00:00Z",
     }
-    update = {"id": f"{note['id']}/update/1", "type": "Update", "actor": group.uri}
-    update |= {"object": edited, "to": note["to"], "cc": note["cc"]}
+    update: dict[str, Any] = {
+        "id": f"{note['id']}/update/1",
+        "type": "Update",
+        "actor": group.uri,
+        "object": edited,
+        "to": note["to"],
+        "cc": note["cc"],
+    }
     item = await deliver(local, group, group.activity("Announce", update, to=[PUBLIC]))
     assert item.state is InboxState.DONE, item.error
     (kept,) = await resources.list_resources(account)
