@@ -52,6 +52,7 @@ from fediverse_cop.models.client import Notification
 from fediverse_cop.services import filters as filter_rules
 from fediverse_cop.services import mutes as mute_rules
 from fediverse_cop.services.context import ServerContext, utcnow
+from fediverse_cop.services.notification_groups import GROUPABLE, GroupKey
 
 Json = dict[str, Any]
 
@@ -558,7 +559,7 @@ class Serializer:
                 "id": str(n.id),
                 "type": n.type.value,
                 "created_at": iso(n.created_at),
-                "group_key": f"ungrouped-{n.id}",
+                "group_key": str(GroupKey.of(n, GROUPABLE)),
                 "account": accounts_json[n.from_account.id],
             }
             if n.status is not None:

@@ -1,23 +1,14 @@
 """Grouped notifications (Mastodon 4.3): ``GET /api/v2/notifications``, the unread count, one
 group, its accounts, and its dismissal.
 
-Favourites and boosts of one post, and follows, made within one 12-hour window share a
-group; every other notification is a group of its own, ``ungrouped-<id>``. Keys are
-Mastodon's: ``favourite-<post id>-<hour>``, ``reblog-<post id>-<hour>``,
-``follow-<hour>``, where ``<hour>`` counts hours since the epoch. Mastodon starts a
-group's window at its first notification; ours are fixed windows starting at 00:00 and
-12:00 UTC, so a key is computed from a notification alone (ids carry their creation
-time, :mod:`fediverse_cop.ids`) and names a range of ids: nothing is stored for it.
-
+Groups and their keys are :mod:`fediverse_cop.services.notification_groups`'s.
 Which notifications the viewer sees is decided by :mod:`.notifications`, as for v1.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -44,91 +35,19 @@ from fediverse_cop.api.notifications import (
 from fediverse_cop.api.pagination import Page, link_header
 from fediverse_cop.api.params import BadRequest, Params
 from fediverse_cop.api.responses import iso, ok
-from fediverse_cop.ids import id_floor
 from fediverse_cop.models import Account, Marker, Notification, NotificationType, Status
 from fediverse_cop.services.errors import Invalid, NotFound
-
-GROUPABLE = frozenset(
-    {NotificationType.FAVOURITE, NotificationType.REBLOG, NotificationType.FOLLOW}
+from fediverse_cop.services.notification_groups import (
+    GROUPABLE,
+    WINDOW_IDS,
+    WINDOW_SQL,
+    GroupKey,
 )
-_ABOUT_A_POST = frozenset({NotificationType.FAVOURITE, NotificationType.REBLOG})
+
 SAMPLE_SIZE = 8
-WINDOW_HOURS = 12
 UNREAD_DEFAULT = 100
 UNREAD_MAX = 1000
 EXPAND_ACCOUNTS = ("full", "partial_avatars")
-
-# One window in ids: the id of the moment WINDOW_HOURS after the epoch.
-_WINDOW_IDS = id_floor(datetime.fromtimestamp(WINDOW_HOURS * 3600, UTC))
-_MAX_ID = 2**63
-# The window of a row, in SQL (integer division in SQLite and PostgreSQL alike).
-_WINDOW_SQL = f'"{Notification._meta.db_table}"."id" / {_WINDOW_IDS}'
-_KEY = re.compile(r"^(favourite|reblog)-(\d{1,19})-(\d{1,12})$|^follow-(\d{1,12})$")
-_UNGROUPED = re.compile(r"^ungrouped-(\d{1,19})$")
-
-
-@dataclass(frozen=True, slots=True)
-class GroupKey:
-    """A group: a groupable type, its post (favourites, boosts) and window; or one
-    notification (``single``)."""
-
-    kind: NotificationType | None = None
-    status_id: int | None = None
-    window: int = 0
-    single: int | None = None
-
-    def __str__(self) -> str:
-        if self.single is not None:
-            return f"ungrouped-{self.single}"
-        hour = self.window * WINDOW_HOURS
-        if self.status_id is not None:
-            return f"{self.kind}-{self.status_id}-{hour}"
-        return f"{self.kind}-{hour}"
-
-    @classmethod
-    def of(cls, notification: Notification, grouped: Collection[NotificationType]) -> GroupKey:
-        kind = notification.type
-        status_id: int | None = notification.status_id  # type: ignore[attr-defined]
-        if kind not in grouped or kind not in GROUPABLE:
-            return cls(single=notification.id)
-        if kind not in _ABOUT_A_POST:
-            status_id = None
-        elif status_id is None:
-            return cls(single=notification.id)
-        return cls(kind, status_id, notification.id // _WINDOW_IDS)
-
-    @classmethod
-    def parse(cls, text: str) -> GroupKey | None:
-        """The group a key names; None for anything that is not one of our keys."""
-        single = _UNGROUPED.match(text)
-        if single:
-            number = int(single.group(1))
-            return cls(single=number) if number < _MAX_ID else None
-        match = _KEY.match(text)
-        if match is None:
-            return None
-        kind, status, hour = (
-            (match.group(1), match.group(2), match.group(3))
-            if match.group(1)
-            else ("follow", None, match.group(4))
-        )
-        status_id = int(status) if status is not None else None
-        if int(hour) % WINDOW_HOURS or (status_id is not None and status_id >= _MAX_ID):
-            return None
-        window = int(hour) // WINDOW_HOURS
-        if (window + 1) * _WINDOW_IDS >= _MAX_ID:
-            return None
-        return cls(NotificationType(kind), status_id, window)
-
-    def members(self) -> Q:
-        """The condition on notifications (of any account) that selects this group."""
-        if self.single is not None:
-            return Q(id=self.single)
-        start = self.window * _WINDOW_IDS
-        found = Q(type=self.kind, id__gte=start, id__lt=start + _WINDOW_IDS)
-        if self.status_id is not None:
-            found &= Q(status_id=self.status_id)
-        return found
 
 
 def _grouped_types(params: Params) -> frozenset[NotificationType]:
@@ -204,13 +123,13 @@ async def _add_older(groups: Sequence[_Group], query: QuerySet[Notification], be
     leave another with fewer than it could have.
     """
     reaching = {
-        g.key: g for g in groups if g.key.single is None and g.key.window * _WINDOW_IDS < below
+        g.key: g for g in groups if g.key.single is None and g.key.window * WINDOW_IDS < below
     }
     if not reaching:
         return
     older = query.filter(Q(*(k.members() for k in reaching), join_type=Q.OR), id__lt=below)
     counts = (
-        await older.annotate(span=RawSQL(_WINDOW_SQL))
+        await older.annotate(span=RawSQL(WINDOW_SQL))
         .group_by("type", "status_id", "span")
         .annotate(n=Count("id"))
         .values_list("type", "status_id", "span", "n")
@@ -229,7 +148,7 @@ async def _add_older(groups: Sequence[_Group], query: QuerySet[Notification], be
         .values_list("id", "type", "status_id", "from_account_id")
     )
     for row_id, kind, status_id, sender in senders:
-        key = GroupKey(NotificationType(kind), _int(status_id), int(row_id) // _WINDOW_IDS)
+        key = GroupKey(NotificationType(kind), _int(status_id), int(row_id) // WINDOW_IDS)
         if key in reaching:
             reaching[key].older_senders.append(int(sender))
 
@@ -298,7 +217,7 @@ async def unread_count(request: Request) -> Response:
     if grouped:
         keys = list(
             await query.filter(type__in=grouped)
-            .annotate(span=RawSQL(_WINDOW_SQL))
+            .annotate(span=RawSQL(WINDOW_SQL))
             .distinct()
             .limit(limit)
             .values_list("type", "status_id", "span")

@@ -8,10 +8,10 @@ import asyncio
 import time
 from typing import Any
 
-from fediverse_cop.api.notifications_v2 import WINDOW_HOURS
 from fediverse_cop.ids import new_id
 from fediverse_cop.models import AccountBlock, Notification, NotificationType, Status
 from fediverse_cop.services import mutes, statuses
+from fediverse_cop.services.notification_groups import WINDOW_HOURS
 from fediverse_cop.services.statuses import Draft
 from tests.api.conftest import Api, User
 from tests.api.test_foundation import counting_queries
