@@ -89,12 +89,15 @@ def _context() -> list[Any]:
     return [AS_CONTEXT, SECURITY_V1_CONTEXT, dict(ACTOR_CONTEXT[2])]
 
 
-def local_account_to_as_actor(account: Account, *, preferred_username: str | None = None) -> Json:
+def local_account_to_as_actor(
+    account: Account, *, preferred_username: str | None = None, moved_to: str | None = None
+) -> Json:
     """A local actor row (Person, Group or the Application instance actor) as an AS2 actor.
 
     ``preferred_username`` overrides the stored user name (the instance actor is
     known by the domain name, as on Mastodon). Collections the row has no URI
-    for (the instance actor has no outbox or followers) are left out.
+    for (the instance actor has no outbox or followers) are left out. ``moved_to``
+    is the new account's URI when the account moved (``movedTo``).
     """
     document: Json = {
         "@context": _context(),
@@ -121,6 +124,8 @@ def local_account_to_as_actor(account: Account, *, preferred_username: str | Non
         "owner": account.uri,
         "publicKeyPem": account.public_key_pem,
     }
+    if moved_to:
+        document["movedTo"] = moved_to
     document["manuallyApprovesFollowers"] = account.manually_approves_followers
     document["discoverable"] = account.discoverable
     document["published"] = format_datetime(account.created_at)

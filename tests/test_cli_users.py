@@ -145,3 +145,12 @@ def test_taken_handle_and_email_are_refused(cli: Cli) -> None:
 )
 def test_usage_errors_exit_2(cli: Cli, args: tuple[str, ...]) -> None:
     assert cli(*args).code == 2
+
+
+def test_move_needs_an_account_on_another_server(cli: Cli) -> None:
+    cli.ok("user", "create", "alice", "--email", "alice@uni-a.edu")
+    cli.ok("user", "create", "bob", "--email", "bob@uni-a.edu")
+    result = cli("user", "move", "alice", "@bob@cop.test")
+    assert result.code == 1
+    assert result.stderr.strip() == "error: the new account must be on another server"
+    assert cli("user", "move", "nobody", "@bob@cop.test").code == 1

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import orjson
 import typer
@@ -19,6 +19,9 @@ from fediverse_cop import db
 from fediverse_cop.services.context import ServerContext
 from fediverse_cop.services.errors import ServiceError
 from fediverse_cop.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from fediverse_cop.services.remote import Federation
 
 T = TypeVar("T")
 
@@ -166,3 +169,17 @@ def parse_duration(text: str) -> timedelta:
     if unit not in units or not value.isdigit() or int(value) == 0:
         raise typer.BadParameter("use a number followed by m, h, d or w, such as 7d")
     return timedelta(**{units[unit]: int(value)})
+
+
+def with_federation(body: Callable[[Federation], Awaitable[T]]) -> T:
+    """Run ``body`` with the database open and a Federation (for sending and fetching)."""
+    from fediverse_cop.runtime import make_http_client
+    from fediverse_cop.services.remote import federation_for
+
+    ctx = server_context()
+
+    async def wrapper() -> T:
+        async with make_http_client(ctx.settings) as http:
+            return await body(await federation_for(ctx, http))
+
+    return run(wrapper)

@@ -9,7 +9,16 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from fediverse_cop.cli.common import confirm, emit, emit_one, run, say, server_context, stderr
+from fediverse_cop.cli.common import (
+    confirm,
+    emit,
+    emit_one,
+    run,
+    say,
+    server_context,
+    stderr,
+    with_federation,
+)
 from fediverse_cop.cli.users import JsonOption, YesOption
 from fediverse_cop.models import (
     Account,
@@ -618,20 +627,6 @@ def resource_row(resource: Resource) -> dict[str, Any]:
     }
 
 
-def _with_federation(body: Callable[[Federation], Awaitable[T]]) -> T:
-    """Run ``body`` with the database open and a Federation (for sending and fetching)."""
-    from fediverse_cop.runtime import make_http_client
-    from fediverse_cop.services.remote import federation_for
-
-    ctx = server_context()
-
-    async def wrapper() -> T:
-        async with make_http_client(ctx.settings) as http:
-            return await body(await federation_for(ctx, http))
-
-    return run(wrapper)
-
-
 async def _library_of(fed: Federation, community: str, *, refresh: bool) -> Account:
     """The Group account named: a local handle, or ``name@host`` of a remote community
     (resolved, and its library read, when unknown or with ``refresh``)."""
@@ -664,7 +659,7 @@ def list_resources(
         await Resource.fetch_for_list(listed, "added_by")
         return [resource_row(r) for r in listed]
 
-    emit(_with_federation(body), RESOURCE_COLUMNS, as_json=as_json)
+    emit(with_federation(body), RESOURCE_COLUMNS, as_json=as_json)
 
 
 @app.command("add-resource")
@@ -700,7 +695,7 @@ def add_resource(
         await added.fetch_related("status", "added_by")
         return resource_row(added)
 
-    row = _with_federation(body)
+    row = with_federation(body)
     if as_json:
         emit_one(row, as_json=True)
         return
@@ -727,5 +722,5 @@ def remove_resource(
         await resources.remove_resource(fed, found, actor, item)
         return item.title
 
-    title = _with_federation(body)
+    title = with_federation(body)
     say(f"removed {title!r} from {community}")

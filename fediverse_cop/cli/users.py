@@ -7,7 +7,16 @@ from typing import Annotated, Any
 
 import typer
 
-from fediverse_cop.cli.common import confirm, emit, emit_one, fail, run, say, server_context
+from fediverse_cop.cli.common import (
+    confirm,
+    emit,
+    emit_one,
+    fail,
+    run,
+    say,
+    server_context,
+    with_federation,
+)
 from fediverse_cop.models import Account, InstanceRole
 from fediverse_cop.services import accounts
 from fediverse_cop.services.passwords import generate_password
@@ -149,3 +158,24 @@ def delete(name: str, yes: YesOption = False) -> None:
     confirm(f"Delete {name} permanently?", yes)
     run(lambda: accounts.delete_user(name))
     say(f"deleted {name}; other servers are told, and the name stays reserved")
+
+
+@app.command("move")
+def move(
+    name: str,
+    target: Annotated[str, typer.Argument(help="The new account: @user@host or its URL.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Move a user to their new account on another server: their followers there follow
+    the new one. The new account must first list this one as an alias (alsoKnownAs)."""
+    from fediverse_cop.services import moves
+
+    async def body(fed: Any) -> dict[str, Any]:
+        account = await accounts.get_local_user(name)
+        return await moves.move_account(fed, account, target)
+
+    sent = with_federation(body)
+    if as_json:
+        emit_one(sent, as_json=True)
+        return
+    say(f"{name} moved to {sent['target']}; their followers' servers are told")

@@ -350,7 +350,13 @@ async def user_actor(request: Request) -> Response:
             )
         return not_found()
     handle = f"@{account.username}@{_ctx(request).domain}"
-    return _actor_response(request, local_account_to_as_actor(account), handle)
+    moved_to: str | None = None
+    moved_id: int | None = account.moved_to_id  # type: ignore[attr-defined]
+    if moved_id is not None:
+        target = await Account.get_or_none(id=moved_id)
+        moved_to = target.uri if target is not None else None
+    document = local_account_to_as_actor(account, moved_to=moved_to)
+    return _actor_response(request, document, handle)
 
 
 async def community_actor(request: Request) -> Response:

@@ -1,0 +1,70 @@
+"""Moving a local account to another server (a student who graduates, staff who leave).
+
+As Mastodon does it: the person first lists this account in the new account's
+``alsoKnownAs`` (an alias, set on the new server), then this server checks that
+alias on the new account's own document, records ``moved_to``, publishes
+``movedTo`` in the actor document, and sends ``Move{object: old, target: new}``
+to the followers' servers, whose followers then follow the new account (Mastodon,
+GoToSocial, Misskey and this server do). The old account stays, with its posts,
+and apps show it as moved (the Account entity's ``moved``).
+
+Receiving a ``Move`` is :mod:`inbox.handlers.moves`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from activitypub import vocab
+from activitypub.actors import RemoteActor
+from activitypub.errors import FetchError
+from fediverse_cop.models import Account, ActorType
+from fediverse_cop.services import follows
+from fediverse_cop.services.errors import Invalid
+from fediverse_cop.services.remote import Federation, RemoteUnavailable, resolve, store_actor
+from fediverse_cop.services.visibility import PUBLIC
+from outbox.enqueue import enqueue
+
+log = logging.getLogger(__name__)
+
+
+async def move_account(fed: Federation, account: Account, target: str) -> dict[str, Any]:
+    """Move the local person ``account`` to ``target`` (a handle or an actor URL on
+    another server); returns the ``Move`` sent. The new account must already list this
+    one in its ``alsoKnownAs``."""
+    if not account.local or account.actor_type is not ActorType.PERSON:
+        raise Invalid("only a local user account can move")
+    if not account.followers_uri:
+        raise Invalid(f"{account.handle} has no followers collection")
+    new = await resolve(fed, target)
+    if new.local:
+        raise Invalid("the new account must be on another server")
+    if new.actor_type is not ActorType.PERSON:
+        raise Invalid(f"{new.handle} is not a person's account")
+    # The alias is read fresh from the new account's own server, never from a cache.
+    try:
+        fetched = await fed.http.fetch_ap(new.uri, auth=fed.signer)
+        actor = RemoteActor.from_document(fetched.document, expected_id=new.uri)
+    except FetchError as exc:
+        raise RemoteUnavailable(f"{new.uri} could not be fetched: {exc}") from None
+    aliases = fetched.document.get("alsoKnownAs")
+    if account.uri not in (aliases if isinstance(aliases, list) else [aliases]):
+        raise Invalid(
+            f"{new.handle} does not list {account.uri} in alsoKnownAs: add this account"
+            " as an alias on the new server first"
+        )
+    new = await store_actor(fed, actor, handle=None)
+    account.moved_to = new
+    await account.save(update_fields=["moved_to_id", "updated_at"])
+    move = vocab.move(
+        id=follows.activity_uri(fed.ctx),
+        actor=account.uri,
+        object=account.uri,
+        target=new.uri,
+        to=[account.followers_uri],
+        cc=[PUBLIC],
+    )
+    await enqueue(move, account, [account.followers_uri], ordering_key=account.uri)
+    log.info("%s moved to %s", account.uri, new.uri)
+    return move
