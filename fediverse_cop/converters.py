@@ -126,6 +126,8 @@ def local_account_to_as_actor(
     }
     if moved_to:
         document["movedTo"] = moved_to
+    if account.also_known_as:
+        document["alsoKnownAs"] = list(account.also_known_as)
     document["manuallyApprovesFollowers"] = account.manually_approves_followers
     document["discoverable"] = account.discoverable
     document["published"] = format_datetime(account.created_at)

@@ -20,7 +20,6 @@ from tortoise.expressions import Q, Subquery
 from tortoise.functions import Max
 from tortoise.queryset import QuerySet
 
-from activitypub import vocab
 from activitypub.webfinger import Handle, InvalidHandle
 from fediverse_cop.api.auth import (
     INVALID_TOKEN,
@@ -36,7 +35,6 @@ from fediverse_cop.api.entities import Serializer
 from fediverse_cop.api.pagination import Page, link_header, parse_id
 from fediverse_cop.api.params import BadRequest, Params, to_bool
 from fediverse_cop.api.responses import ok
-from fediverse_cop.converters import local_account_to_as_actor
 from fediverse_cop.models import (
     Account,
     AccountBlock,
@@ -51,8 +49,7 @@ from fediverse_cop.models import (
 from fediverse_cop.services import blocks, follows, groups, media, notifications, remote
 from fediverse_cop.services.context import ServerContext
 from fediverse_cop.services.errors import Invalid, NotFound
-from fediverse_cop.services.visibility import PUBLIC
-from outbox.enqueue import enqueue
+from fediverse_cop.services.profiles import federate_profile
 
 RECORD_NOT_FOUND = "Record not found"
 NOT_ALLOWED = "This action is not allowed"
@@ -193,23 +190,6 @@ async def _store_image(request: Request, account: Account, upload: UploadFile, k
     if kind == "avatar":
         return await media.store_profile_image(_ctx(request), account, upload, "avatar")
     return await media.store_profile_image(_ctx(request), account, upload, "header")
-
-
-async def federate_profile(fed: remote.Federation, account: Account) -> None:
-    """Tell the followers' servers about a changed local profile: ``Update{Person}``."""
-    if not account.local or not account.followers_uri or not account.private_key_pem:
-        return
-    actor = local_account_to_as_actor(account)
-    context = actor.pop("@context")
-    update = vocab.update(
-        id=follows.activity_uri(fed.ctx),
-        actor=account.uri,
-        object=actor,
-        to=[PUBLIC],
-        cc=[account.followers_uri],
-    )
-    update["@context"] = context
-    await enqueue(update, account, [account.followers_uri], ordering_key=account.uri)
 
 
 async def update_credentials(request: Request) -> Response:

@@ -179,3 +179,34 @@ def move(
         emit_one(sent, as_json=True)
         return
     say(f"{name} moved to {sent['target']}; their followers' servers are told")
+
+
+@app.command("add-alias")
+def add_alias(
+    name: str,
+    old: Annotated[str, typer.Argument(help="The former account: @user@host or its URL.")],
+) -> None:
+    """List a user's former account on another server (alsoKnownAs), so that they can
+    move from it to this one: their old server then sends the Move."""
+    from fediverse_cop.services import moves
+
+    async def body(fed: Any) -> str:
+        account = await accounts.get_local_user(name)
+        return (await moves.add_alias(fed, account, old)).uri
+
+    say(f"{name} is also known as {with_federation(body)}")
+
+
+@app.command("remove-alias")
+def remove_alias(
+    name: str,
+    old: Annotated[str, typer.Argument(help="The former account, as added.")],
+) -> None:
+    """Forget a former account of a user."""
+    from fediverse_cop.services import moves
+
+    async def body(fed: Any) -> None:
+        await moves.remove_alias(fed, await accounts.get_local_user(name), old)
+
+    with_federation(body)
+    say(f"{old} is no longer an alias of {name}")

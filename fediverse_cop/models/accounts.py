@@ -71,6 +71,9 @@ class Account(Model):
     moved_to: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="moved_from", null=True, on_delete=fields.SET_NULL
     )
+    # A local account's former accounts elsewhere (``alsoKnownAs``): a Move from one of
+    # them to this account is then accepted by the old account's server.
+    also_known_as: fields.Field[list[str]] = fields.JSONField(default=list)
 
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)

@@ -8,7 +8,10 @@ to the followers' servers, whose followers then follow the new account (Mastodon
 GoToSocial, Misskey and this server do). The old account stays, with its posts,
 and apps show it as moved (the Account entity's ``moved``).
 
-Receiving a ``Move`` is :mod:`inbox.handlers.moves`.
+Moving here is the other way round: the local account lists the old one as an alias
+(:func:`add_alias`, published as ``alsoKnownAs``), then the person moves on the old
+server, which sends ``Move``; local followers of the old account then follow the new
+one (:mod:`inbox.handlers.moves`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from activitypub.errors import FetchError
 from fediverse_cop.models import Account, ActorType
 from fediverse_cop.services import follows
 from fediverse_cop.services.errors import Invalid
+from fediverse_cop.services.profiles import federate_profile
 from fediverse_cop.services.remote import Federation, RemoteUnavailable, resolve, store_actor
 from fediverse_cop.services.visibility import PUBLIC
 from outbox.enqueue import enqueue
@@ -68,3 +72,28 @@ async def move_account(fed: Federation, account: Account, target: str) -> dict[s
     await enqueue(move, account, [account.followers_uri], ordering_key=account.uri)
     log.info("%s moved to %s", account.uri, new.uri)
     return move
+
+
+async def add_alias(fed: Federation, account: Account, old: str) -> Account:
+    """List ``old`` (a handle or an actor URL on another server) as a former account of
+    the local ``account``; the followers' servers get the actor's ``Update``."""
+    if not account.local or account.actor_type is not ActorType.PERSON:
+        raise Invalid("only a local user account has aliases")
+    former = await resolve(fed, old)
+    if former.local:
+        raise Invalid("an alias is an account on another server")
+    if former.uri not in account.also_known_as:
+        account.also_known_as = [*account.also_known_as, former.uri]
+        await account.save(update_fields=["also_known_as", "updated_at"])
+        await federate_profile(fed, account)
+    return former
+
+
+async def remove_alias(fed: Federation, account: Account, old: str) -> None:
+    """Forget a former account (a handle, or the URI as listed)."""
+    uri = old if old in account.also_known_as else (await resolve(fed, old)).uri
+    if uri not in account.also_known_as:
+        raise Invalid(f"{old} is not an alias of {account.handle}")
+    account.also_known_as = [alias for alias in account.also_known_as if alias != uri]
+    await account.save(update_fields=["also_known_as", "updated_at"])
+    await federate_profile(fed, account)

@@ -2,7 +2,8 @@
 
 Accepted only when the old account itself announces it (``actor`` = ``object``)
 and the new account, fetched from its own origin, lists the old one in
-``alsoKnownAs`` (as Mastodon checks).
+``alsoKnownAs`` (as Mastodon checks); a new account of this server must list it
+among its aliases (:func:`fediverse_cop.services.moves.add_alias`).
 """
 
 from __future__ import annotations
@@ -24,16 +25,23 @@ async def on_move(handling: Handling) -> None:
     target_uri = handling.raw.get("target")
     if not isinstance(target_uri, str) or target_uri == old.uri:
         raise Refused("a Move needs a target")
-    try:
-        document = await handling.fed.http.fetch_ap(target_uri, auth=handling.fed.signer)
-        actor = RemoteActor.from_document(document.document, expected_id=target_uri)
-    except FetchError as exc:
-        raise Refused(f"the new account could not be fetched: {exc}") from None
-    aliases = document.document.get("alsoKnownAs")
-    aliases = aliases if isinstance(aliases, list) else [aliases]
-    if old.uri not in aliases:
-        raise Refused("the new account does not list the old one in alsoKnownAs")
-    new = await store_actor(handling.fed, actor, handle=None)
+    local = await Account.get_or_none(uri=target_uri, local=True)
+    if local is not None:
+        # Someone moving here: our account must list the old one (``user add-alias``).
+        if old.uri not in local.also_known_as:
+            raise Refused("the new account does not list the old one in alsoKnownAs")
+        new = local
+    else:
+        try:
+            document = await handling.fed.http.fetch_ap(target_uri, auth=handling.fed.signer)
+            actor = RemoteActor.from_document(document.document, expected_id=target_uri)
+        except FetchError as exc:
+            raise Refused(f"the new account could not be fetched: {exc}") from None
+        aliases = document.document.get("alsoKnownAs")
+        aliases = aliases if isinstance(aliases, list) else [aliases]
+        if old.uri not in aliases:
+            raise Refused("the new account does not list the old one in alsoKnownAs")
+        new = await store_actor(handling.fed, actor, handle=None)
     old.moved_to = new
     await old.save(update_fields=["moved_to_id", "updated_at"])
     for row in await Follow.filter(target=old, account__local=True).select_related("account"):

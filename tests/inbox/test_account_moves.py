@@ -65,3 +65,32 @@ async def test_a_move_is_refused_without_the_alias_or_to_this_server(
     assert await FanoutJob.all().count() == before
     document = (await local.client.get("/users/alice", headers={"Accept": AS2})).json()
     assert "movedTo" not in document
+
+
+async def test_someone_moves_here_once_the_local_account_lists_the_old_one(
+    local: Local, alice: Account, sink: Sink
+) -> None:
+    old = Peer(sink, "uni-b.sink.test", "alice")
+    bob = await accounts.create_user(
+        local.fed.ctx, "bob", email="bob@uni-a.edu", password="long enough"
+    )
+    former = await moves.add_alias(local.fed, alice, f"@alice@{old.host}:{sink.port}")
+    await Follow.create(account=bob, target=former, state=FollowState.ACCEPTED, uri="urn:x:1")
+    document = (await local.client.get("/users/alice", headers={"Accept": AS2})).json()
+    assert document["alsoKnownAs"] == [old.uri]
+
+    item = await deliver(local, old, old.activity("Move", old.uri, target=alice.uri))
+    assert not item.error, item.error
+    assert (await Account.get(id=former.id)).moved_to_id == alice.id  # type: ignore[attr-defined]
+    assert await Follow.exists(account=bob, target=alice)
+    assert not await Follow.exists(account=bob, target=former)
+
+    # Without the alias, a Move here is refused.
+    await moves.remove_alias(local.fed, alice, old.uri)
+    assert (
+        "alsoKnownAs"
+        not in (await local.client.get("/users/alice", headers={"Accept": AS2})).json()
+    )
+    other = Peer(sink, "uni-c.sink.test", "alice")
+    item = await deliver(local, other, other.activity("Move", other.uri, target=alice.uri))
+    assert "alsoKnownAs" in (item.error or "")
