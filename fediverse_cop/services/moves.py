@@ -19,6 +19,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from tortoise.transactions import in_transaction
+
 from activitypub import vocab
 from activitypub.actors import RemoteActor
 from activitypub.errors import FetchError
@@ -59,8 +61,6 @@ async def move_account(fed: Federation, account: Account, target: str) -> dict[s
             " as an alias on the new server first"
         )
     new = await store_actor(fed, actor, handle=None)
-    account.moved_to = new
-    await account.save(update_fields=["moved_to_id", "updated_at"])
     move = vocab.move(
         id=follows.activity_uri(fed.ctx),
         actor=account.uri,
@@ -69,7 +69,10 @@ async def move_account(fed: Federation, account: Account, target: str) -> dict[s
         to=[account.followers_uri],
         cc=[PUBLIC],
     )
-    await enqueue(move, account, [account.followers_uri], ordering_key=account.uri)
+    async with in_transaction():  # moved and told, or neither
+        account.moved_to = new
+        await account.save(update_fields=["moved_to_id", "updated_at"])
+        await enqueue(move, account, [account.followers_uri], ordering_key=account.uri)
     log.info("%s moved to %s", account.uri, new.uri)
     return move
 
