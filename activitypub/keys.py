@@ -20,6 +20,7 @@ __all__ = [
     "PrivateKey",
     "PublicKey",
     "generate_ed25519_keypair",
+    "generate_rsa_key",
     "generate_rsa_keypair",
     "load_private_key_pem",
     "load_public_key_pem",
@@ -40,13 +41,14 @@ class InvalidKey(ValueError):
     """The text is not a PEM key of a type and size we accept."""
 
 
-def _new_rsa_key(bits: int) -> rsa.RSAPrivateKey:
+def generate_rsa_key(bits: int = _RSA_BITS) -> rsa.RSAPrivateKey:
+    """A fresh RSA private key (exponent 65537)."""
     return rsa.generate_private_key(public_exponent=_RSA_EXPONENT, key_size=bits)
 
 
 #: Where new RSA keys come from. The test suite swaps in a source that hands each test
 #: distinct keys generated once per process (generating one costs ~50 ms).
-new_rsa_key: Callable[[int], rsa.RSAPrivateKey] = _new_rsa_key
+new_rsa_key: Callable[[int], rsa.RSAPrivateKey] = generate_rsa_key
 
 
 def generate_rsa_keypair(bits: int = _RSA_BITS) -> tuple[str, str]:

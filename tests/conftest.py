@@ -66,12 +66,12 @@ class KeyPool:
         self._kept: dict[int, int] | None = None  # handed out before the first test
 
     def __call__(self, bits: int) -> rsa.RSAPrivateKey:
-        keys = self._keys.setdefault(bits, [])
+        pool = self._keys.setdefault(bits, [])
         index = self._used.get(bits, 0)
-        if index == len(keys):
-            keys.append(rsa.generate_private_key(public_exponent=65537, key_size=bits))
+        if index == len(pool):
+            pool.append(keys.generate_rsa_key(bits))
         self._used[bits] = index + 1
-        return keys[index]
+        return pool[index]
 
     def new_test(self) -> None:
         if self._kept is None:

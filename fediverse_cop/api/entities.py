@@ -17,7 +17,7 @@ import html
 import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -108,33 +108,11 @@ ACCEPTED = f" AND x.\"state\" = '{FollowState.ACCEPTED.value}'"
 ALIVE = ' AND x."deleted_at" IS NULL'
 MINE = ' AND x."account_id" = :viewer'
 
-# What an Account entity is made of (an account is loaded with these alone).
-ACCOUNT_COLUMNS = (
-    "id",
-    "username",
-    "domain",
-    "url",
-    "uri",
-    "display_name",
-    "note",
-    "local",
-    "avatar_uri",
-    "header_uri",
-    "manually_approves_followers",
-    "profile_fields",
-    "bot",
-    "actor_type",
-    "discoverable",
-    "created_at",
-    "moved_to_id",
-    "suspended_at",
-    "silenced_at",
-)
-
 
 @dataclass(slots=True)
 class _AccountRow:
-    """The columns of :data:`ACCOUNT_COLUMNS`, read without the ORM."""
+    """What an Account entity is made of: these columns of an account, read without the
+    ORM (:data:`ACCOUNT_COLUMNS`)."""
 
     id: int
     username: str
@@ -165,6 +143,7 @@ class _AccountRow:
         return self.suspended_at is not None
 
 
+ACCOUNT_COLUMNS = tuple(column.name for column in fields(_AccountRow))
 AnyAccount = Account | _AccountRow
 
 
