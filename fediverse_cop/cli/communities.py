@@ -281,24 +281,18 @@ def requests(community: str, as_json: JsonOption = False) -> None:
 
 def _answer(community: str, account: str, *, accept: bool) -> tuple[Account, bool, bool]:
     """Approve or refuse a join request as the operator; (member, members-only, new server)."""
-    from fediverse_cop.runtime import make_http_client
-    from fediverse_cop.services.remote import federation_for
 
-    ctx = server_context()
-
-    async def body() -> tuple[Account, bool, bool]:
+    async def body(fed: Federation) -> tuple[Account, bool, bool]:
         found = await communities.get_local_community(community)
         member = await private_groups.find_known_account(account)
         new_server = await private_groups.is_new_instance(found, member)
-        async with make_http_client(ctx.settings) as http:
-            fed = await federation_for(ctx, http)
-            if accept:
-                await groups.approve_member(fed, found, member)
-            else:
-                await groups.reject_member(fed, found, member)
+        if accept:
+            await groups.approve_member(fed, found, member)
+        else:
+            await groups.reject_member(fed, found, member)
         return member, private_groups.is_members_only(found), new_server
 
-    return run(body)
+    return with_federation(body)
 
 
 @app.command("approve")
@@ -337,19 +331,14 @@ def _moderate(
     action: Callable[[Federation, Community, Account | None], Awaitable[dict[str, Any] | None]],
 ) -> dict[str, Any] | None:
     """Run a moderation action as ``moderator`` (or the owner) with the database open."""
-    from fediverse_cop.runtime import make_http_client
     from fediverse_cop.services.accounts import get_local_user
-    from fediverse_cop.services.remote import federation_for
 
-    ctx = server_context()
-
-    async def body() -> dict[str, Any] | None:
+    async def body(fed: Federation) -> dict[str, Any] | None:
         found = await communities.get_local_community(community)
         by = await get_local_user(moderator) if moderator is not None else None
-        async with make_http_client(ctx.settings) as http:
-            return await action(await federation_for(ctx, http), found, by)
+        return await action(fed, found, by)
 
-    return run(body)
+    return with_federation(body)
 
 
 def _sent(activity: dict[str, Any] | None, message: str, *, as_json: bool) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from fediverse_cop.cli.common import emit_one, run, server_context
+from fediverse_cop.cli.common import emit_one, with_federation
 from fediverse_cop.cli.users import JsonOption
 from fediverse_cop.models import Account, Status
 
@@ -48,19 +48,13 @@ def lookup(
     as_json: JsonOption = False,
 ) -> None:
     """Resolve a handle or URL (WebFinger, signed fetches) and show what this server sees."""
-    from fediverse_cop.runtime import make_http_client
     from fediverse_cop.services import lookup as lookups
-    from fediverse_cop.services.remote import federation_for
 
-    ctx = server_context()
+    async def body(fed: Any) -> dict[str, Any]:
+        found = await lookups.lookup(fed, query)
+        if isinstance(found, Status):
+            await found.fetch_related("account")
+            return status_row(found)
+        return remote_row(found)
 
-    async def body() -> dict[str, Any]:
-        async with make_http_client(ctx.settings) as http:
-            fed = await federation_for(ctx, http)
-            found = await lookups.lookup(fed, query)
-            if isinstance(found, Status):
-                await found.fetch_related("account")
-                return status_row(found)
-            return remote_row(found)
-
-    emit_one(run(body), as_json=as_json)
+    emit_one(with_federation(body), as_json=as_json)
