@@ -104,7 +104,7 @@ def normalize_host_port(value: str) -> str:
         host, port = text.split(":")
     normalized = normalize_domain(host)
     if port:
-        if not port.isdigit() or not 0 < int(port) < 65536:
+        if not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
             raise InvalidDomain(f"{value!r} has an invalid port")
         return f"{normalized}:{int(port)}"
     return normalized

@@ -530,7 +530,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     if not value:
         return None
     text = value.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return float(int(text))
     try:
         when = email.utils.parsedate_to_datetime(text)
@@ -631,8 +631,9 @@ def _decoder_for(response: httpx.Response, url: str) -> _BoundedDecoder | None:
 
 async def _read_body(response: httpx.Response, cap: int, url: str, truncate: bool) -> bytes:
     """Read the decoded body, refusing (or, with ``truncate``, cutting) past ``cap`` bytes."""
-    declared = response.headers.get("content-length")
-    if not truncate and declared is not None and declared.strip().isdigit() and int(declared) > cap:
+    declared = (response.headers.get("content-length") or "").strip()
+    # isdigit() alone lets "²" through to int().
+    if not truncate and declared.isascii() and declared.isdigit() and int(declared) > cap:
         raise BodyTooLarge(
             f"Content-Length {int(declared)} exceeds the {cap}-byte limit", url=url, limit=cap
         )

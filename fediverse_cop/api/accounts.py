@@ -146,7 +146,7 @@ def _profile_fields(raw: Any) -> list[dict[str, str]]:
     if isinstance(raw, dict):
 
         def order(key: str) -> tuple[int, str]:
-            return (int(key), "") if key.isdigit() else (1 << 30, key)
+            return (int(key), "") if key.isascii() and key.isdigit() else (1 << 30, key)
 
         items = [raw[key] for key in sorted(raw, key=order)]
     elif isinstance(raw, list):

@@ -195,7 +195,9 @@ def csrf_valid(
     if not nonce or not _NONCE.match(nonce) or not token:
         return False
     issued_text, _, mac = token.partition(".")
-    if not issued_text.isdigit() or not 0 <= now - int(issued_text) <= CSRF_MAX_AGE:
+    if not (issued_text.isascii() and issued_text.isdigit()):
+        return False
+    if not 0 <= now - int(issued_text) <= CSRF_MAX_AGE:
         return False
     return hmac.compare_digest(mac, _mac(secret_key, nonce, int(issued_text), fields))
 

@@ -166,7 +166,7 @@ def parse_duration(text: str) -> timedelta:
     """``30m``, ``12h``, ``7d`` or ``2w``."""
     units = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
     value, unit = text[:-1], text[-1:].lower()
-    if unit not in units or not value.isdigit() or int(value) == 0:
+    if unit not in units or not (value.isascii() and value.isdigit()) or int(value) == 0:
         raise typer.BadParameter("use a number followed by m, h, d or w, such as 7d")
     return timedelta(**{units[unit]: int(value)})
 

@@ -574,7 +574,7 @@ def resolve(
     async def community_of_report() -> str:
         report = (
             await Report.get_or_none(id=int(report_id)).select_related("community")
-            if report_id.isdigit()
+            if report_id.isascii() and report_id.isdigit()
             else None
         )
         if report is None or report.community is None or not report.community.local:

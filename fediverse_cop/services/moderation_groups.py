@@ -1178,7 +1178,7 @@ async def find_post(text: str) -> Status:
     """A stored post by id, URI or URL."""
     query = text.strip()
     status = None
-    if query.isdigit():
+    if query.isascii() and query.isdigit():
         status = await Status.get_or_none(id=int(query), reblog_of_id=None)
     if status is None:
         status = await Status.get_or_none(uri=query, reblog_of_id=None)

@@ -548,6 +548,8 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412480 - 60) == 60.0
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412480 + 60) == 0.0
     assert parse_retry_after("soon") is None
+    # Digits to str.isdigit(), not to int().
+    assert parse_retry_after("\u00b9\u00b2") is None
     assert parse_retry_after(None) is None
 
 

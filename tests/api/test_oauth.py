@@ -382,6 +382,8 @@ async def test_a_missing_or_forged_csrf_token_is_refused(api: Api) -> None:
     issued, _, mac = form.inputs["authenticity_token"].partition(".")
     forged = with_inputs(form, authenticity_token=f"{issued}.{'0' * len(mac)}")
     assert (await sign_in(api, forged, "alice")).status_code == 403
+    superscript = with_inputs(form, authenticity_token=f"\u00b9\u00b2.{mac}")
+    assert (await sign_in(api, superscript, "alice")).status_code == 403
     assert (
         await sign_in(api, with_inputs(form, authenticity_token=""), "alice")
     ).status_code == 403
