@@ -29,5 +29,7 @@ def iso(moment: datetime | None) -> str | None:
     """Mastodon's timestamps: UTC, milliseconds, ``Z``."""
     if moment is None:
         return None
-    utc = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    # isoformat is C; strftime took a twentieth of a timeline page's CPU.
+    return moment.isoformat(timespec="milliseconds") + "Z"

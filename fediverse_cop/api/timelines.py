@@ -10,6 +10,8 @@ shorter; the ``Link`` header still follows the rows read).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Hashable, Mapping
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -21,6 +23,7 @@ from fediverse_cop.api.pagination import Page, link_header, parse_id
 from fediverse_cop.api.params import Params
 from fediverse_cop.api.responses import ok
 from fediverse_cop.models import Account, Status
+from fediverse_cop.prepared import PreparedQueries, Value
 from fediverse_cop.services import filters, lists, timelines
 from fediverse_cop.services.errors import NotFound
 from fediverse_cop.services.timelines import AccountFilter, PublicFilter
@@ -28,16 +31,58 @@ from fediverse_cop.services.timelines import AccountFilter, PublicFilter
 RECORD_NOT_FOUND = "Record not found"
 MAX_TAGS = 4
 
+# Home and public timelines are read with SQL built once per shape (fediverse_cop.prepared).
+_PREPARED = PreparedQueries(Status)
+_BOUNDS = ("max_id", "since_id", "min_id")
+
+Rows = Callable[[Page], Awaitable[list[Status]]]
+
+
+def _query_rows(query: QuerySet[Status]) -> Rows:
+    async def read(page: Page) -> list[Status]:
+        return page.arrange(await page.apply(query))
+
+    return read
+
+
+def _prepared_rows(
+    shape: Hashable,
+    build: Callable[[Account | None], QuerySet[Status]],
+    viewer: Account | None,
+) -> Rows:
+    """Rows of ``build(viewer)``, whose SQL depends on nothing but ``shape``, the viewer's
+    id and the page: built once per shape and page size, then run with their values."""
+
+    async def read(page: Page) -> list[Status]:
+        values: dict[str, int] = {}
+        if viewer is not None:
+            values["viewer"] = viewer.id
+        for name in _BOUNDS:
+            bound = getattr(page, name)
+            if bound is not None:
+                values[name] = bound
+
+        def make(stand: Mapping[str, Value]) -> QuerySet[Status]:
+            ids = {name: int(value) for name, value in stand.items()}
+            stand_viewer = Account(id=ids["viewer"]) if "viewer" in ids else None
+            bounds = Page(**{name: ids.get(name) for name in _BOUNDS}, limit=page.limit)
+            return bounds.apply(build(stand_viewer))
+
+        rows = await _PREPARED.fetch((shape, page.limit), make, **values)
+        return page.arrange(rows)
+
+    return read
+
 
 async def _page(
     request: Request,
     viewer: Account | None,
-    query: QuerySet[Status],
+    read: Rows,
     context: str,
     facts: timelines.ViewerFacts = timelines.EVERYTHING,
 ) -> Response:
     page = Page.of(await Params.read(request))
-    rows = page.arrange(await page.apply(query))
+    rows = await read(page)
     serializer = Serializer(request.app.state.ctx, viewer)
     shown = rows
     if viewer is not None and rows:
@@ -59,18 +104,30 @@ def _public_filter(params: Params) -> PublicFilter:
     )
 
 
+def _viewer(stand_in: Account | None) -> Account:
+    if stand_in is None:
+        raise ValueError("this timeline has a viewer")
+    return stand_in
+
+
 async def home(request: Request) -> Response:
     user = await require_user(request, "read:statuses")
     facts = await timelines.viewer_facts(user)
-    return await _page(request, user, timelines.home(user, facts), "home", facts)
+    read = _prepared_rows(
+        ("home", facts), lambda viewer: timelines.home(_viewer(viewer), facts), user
+    )
+    return await _page(request, user, read, "home", facts)
 
 
 async def public(request: Request) -> Response:
     viewer = await optional_user(request, "read:statuses")
     params = await Params.read(request)
     facts = await timelines.viewer_facts(viewer)
-    query = timelines.public(viewer, _public_filter(params), facts)
-    return await _page(request, viewer, query, "public", facts)
+    options = _public_filter(params)
+    read = _prepared_rows(
+        ("public", options, facts), lambda v: timelines.public(v, options, facts), viewer
+    )
+    return await _page(request, viewer, read, "public", facts)
 
 
 async def tag(request: Request) -> Response:
@@ -86,7 +143,7 @@ async def tag(request: Request) -> Response:
         none_of=params.texts("none", max_items=MAX_TAGS),
         facts=facts,
     )
-    return await _page(request, viewer, query, "public", facts)
+    return await _page(request, viewer, _query_rows(query), "public", facts)
 
 
 async def account_statuses(request: Request) -> Response:
@@ -104,14 +161,14 @@ async def account_statuses(request: Request) -> Response:
         tagged=params.text("tagged", max_length=255) or None,
     )
     query = timelines.of_account(viewer, account, options)
-    return await _page(request, viewer, query, "account")
+    return await _page(request, viewer, _query_rows(query), "account")
 
 
 async def list_timeline(request: Request) -> Response:
     """A list's timeline; a joined community's (a list too) is the community's statuses."""
     user = await require_user(request, "read:lists")
     found = await lists.find(user, parse_id(request.path_params["list_id"]))
-    return await _page(request, user, lists.timeline(user, found), "home")
+    return await _page(request, user, _query_rows(lists.timeline(user, found)), "home")
 
 
 routes: list[BaseRoute] = [

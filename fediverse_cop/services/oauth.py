@@ -14,11 +14,15 @@ import hmac
 import ipaddress
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from tortoise.queryset import QuerySet
+
 from fediverse_cop.models import Account, ActorType, OAuthApp, OAuthCode, OAuthToken, acct_key
+from fediverse_cop.prepared import PreparedQueries, Value
 from fediverse_cop.services import scopes as scope_rules
 from fediverse_cop.services.context import utcnow
 from fediverse_cop.services.passwords import MAX_PASSWORD_LENGTH, hash_password, verify_password
@@ -100,13 +104,22 @@ async def issue_token(
     return IssuedToken(token, access, refresh)
 
 
+# Every API request reads its token: its SQL is built once (fediverse_cop.prepared).
+_TOKENS = PreparedQueries(OAuthToken)
+
+
+def _token_by_digest(values: Mapping[str, Value]) -> QuerySet[OAuthToken]:
+    return OAuthToken.filter(digest=values["digest"]).select_related("account").limit(1)
+
+
 async def find_token(access_token: str, now: datetime | None = None) -> OAuthToken | None:
     """The live token for this secret (not revoked or expired; its user active), or None.
 
     The token comes with its account; its app is not loaded (``token.app_id``)."""
     if not access_token or len(access_token) > 256:
         return None
-    token = await OAuthToken.filter(digest=digest(access_token)).select_related("account").first()
+    found = await _TOKENS.fetch("by digest", _token_by_digest, digest=digest(access_token))
+    token = found[0] if found else None
     moment = now or utcnow()
     if token is None or token.revoked_at is not None:
         return None

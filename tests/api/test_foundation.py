@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ from tortoise import Tortoise
 
 from fediverse_cop.api.entities import Serializer
 from fediverse_cop.api.params import nest, to_bool
+from fediverse_cop.api.responses import iso
 from fediverse_cop.app import create_app
 from fediverse_cop.models import Favourite, OAuthToken, Status, StatusMention, StatusTag, Tag
 from fediverse_cop.services import oauth, statuses
@@ -67,6 +69,14 @@ def test_malformed_and_too_deep_keys_are_dropped() -> None:
 )
 def test_booleans_as_clients_send_them(raw: object, expected: bool) -> None:
     assert to_bool(raw) is expected
+
+
+def test_timestamps_are_utc_with_milliseconds_and_z() -> None:
+    moment = datetime(2026, 3, 1, 0, 30, 5, 123999, tzinfo=timezone(timedelta(hours=2)))
+    assert iso(moment) == "2026-02-28T22:30:05.123Z"
+    assert iso(moment.astimezone(UTC).replace(tzinfo=None)) == "2026-02-28T22:30:05.123Z"
+    assert iso(datetime(987, 6, 5, 4, 3, 2, tzinfo=UTC)) == "0987-06-05T04:03:02.000Z"
+    assert iso(None) is None
 
 
 def test_a_non_boolean_is_refused() -> None:
