@@ -31,18 +31,19 @@ async def _keep_session(connection: object) -> None:
     """
 
 
-def connection_config(database_url: str) -> str | dict[str, Any]:
+def connection_config(database_url: str, pool_size: int = 10) -> str | dict[str, Any]:
     """The ORM's connection settings for ``database_url``."""
     config = expand_db_url(database_url)
     if config["engine"] != "tortoise.backends.asyncpg":
         return database_url
     config["credentials"]["reset"] = _keep_session
+    config["credentials"]["maxsize"] = pool_size
     return config
 
 
-def tortoise_config(database_url: str) -> dict[str, Any]:
+def tortoise_config(database_url: str, pool_size: int = 10) -> dict[str, Any]:
     return {
-        "connections": {"default": connection_config(database_url)},
+        "connections": {"default": connection_config(database_url, pool_size)},
         "apps": {
             APP_LABEL: {
                 "models": [MODELS_MODULE],
@@ -65,7 +66,8 @@ def _ensure_sqlite_directory(database_url: str) -> None:
 async def connect(settings: Settings) -> None:
     _ensure_sqlite_directory(settings.database_url)
     # The lifespan and the requests run in different tasks: share one global context.
-    await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
+    config = tortoise_config(settings.database_url, settings.database_pool_size)
+    await Tortoise.init(config=config, _enable_global_fallback=True)
 
 
 async def disconnect() -> None:

@@ -52,6 +52,8 @@ class Settings:
     scheme: str = "https"
     data_dir: Path = Path(DEFAULT_DATA_DIR)
     database_url: str = ""
+    # Connections each process keeps to PostgreSQL at most (SQLite has one).
+    database_pool_size: int = 10
     media_root: Path = Path()
     secret_key: str = field(default="", repr=False)
     registrations: RegistrationMode = RegistrationMode.APPROVAL
@@ -184,6 +186,7 @@ _PARSERS: dict[str, Any] = {
     "scheme": _parse_scheme,
     "data_dir": _parse_path,
     "database_url": _parse_database_url,
+    "database_pool_size": _positive_int(1, 1000),
     "media_root": _parse_path,
     "secret_key": _parse_secret,
     "registrations": _parse_registrations,

@@ -11,7 +11,7 @@ from tortoise.queryset import QuerySet
 
 from fediverse_cop import db
 from fediverse_cop.models import Account, OAuthToken
-from fediverse_cop.prepared import Build, PreparedQueries, ShapeError, Value
+from fediverse_cop.prepared import Build, PreparedQueries, ShapeError, Value, _inline_constants
 from fediverse_cop.services import accounts, oauth
 from fediverse_cop.services import scopes as scope_rules
 from fediverse_cop.services.context import ServerContext
@@ -105,11 +105,33 @@ async def test_the_least_recently_used_shape_is_dropped(database: ServerContext)
     assert builds == ["a", "b", "c", "b"]
 
 
-async def test_pooled_postgresql_connections_come_back_without_a_reset_query() -> None:
-    config = db.connection_config("postgres://cop@127.0.0.1:5432/cop")
+async def test_postgresql_pool_size_and_no_reset_query_on_release() -> None:
+    config = db.connection_config("postgres://cop@127.0.0.1:5432/cop", pool_size=3)
     assert isinstance(config, dict)
     assert config["engine"] == "tortoise.backends.asyncpg"
+    assert config["credentials"]["maxsize"] == 3
     reset = config["credentials"]["reset"]
     assert reset is db._keep_session
     await reset(object())  # does nothing, needs nothing
     assert db.connection_config("sqlite://data/cop.sqlite3") == "sqlite://data/cop.sqlite3"
+
+
+def test_postgresql_gets_the_shapes_plain_constants_written_in() -> None:
+    sql = 'SELECT 1 WHERE "v" IN ($1,$2) AND "a"=$3 AND "n"=$4 AND "s"=$5 AND "t"=$6 LIMIT $7'
+    parameters = ["public", "it's", -7, "x", True, -8, 20]
+    slots = (None, None, "viewer", None, None, "max_id", None)
+    text, kept_slots, kept = _inline_constants(sql, slots, parameters)
+    # A word needing quotes and a boolean stay parameters; values always do.
+    assert text == (
+        'SELECT 1 WHERE "v" IN (\'public\',$1) AND "a"=$2 AND "n"=\'x\' AND "s"=$3'
+        ' AND "t"=$4 LIMIT 20'
+    )
+    assert kept_slots == (None, "viewer", None, "max_id")
+    assert kept == ["it's", -7, True, -8]
+    # Placeholders that are not exactly $1..$n once each: left alone.
+    odd = 'SELECT $1, $1 WHERE "a"=$2'
+    assert _inline_constants(odd, (None, None, None), [1, 2, 3]) == (
+        odd,
+        (None, None, None),
+        [1, 2, 3],
+    )

@@ -34,11 +34,31 @@ async def test_named_parameters_lists_and_conversion(database: ServerContext) ->
 
 
 def test_an_empty_list_is_refused_and_a_value_is_never_spliced() -> None:
-    sql, values = rawsql._expand(
-        "SELECT :a, :b WHERE x IN (:ids)", {"a": "'; --", "b": 2, "ids": [3, 4]}, True
-    )
-    assert (sql, values) == ("SELECT $1, $2 WHERE x IN ($3, $4)", ["'; --", 2, 3, 4])
+    query = "SELECT :a, :b WHERE x IN (:ids) AND y NOT IN (:ids)"
+    params = {"a": "'; --", "b": 2, "ids": [3, 4]}
+    # PostgreSQL: a list is one array parameter, whatever its length.
+    sql, values = rawsql._expand(query, params, True)
+    assert sql == "SELECT $1, $2 WHERE x = ANY($3) AND y <> ALL($4)"
+    assert values == ["'; --", 2, [3, 4], [3, 4]]
+    sql, values = rawsql._expand(query, params, False)
+    assert sql == "SELECT ?, ? WHERE x IN (?, ?) AND y NOT IN (?, ?)"
+    assert values == ["'; --", 2, 3, 4, 3, 4]
     sql, _ = rawsql._expand("SELECT :a", {"a": "x"}, False)
     assert sql == "SELECT ?"
     with pytest.raises(ValueError, match="empty list"):
         rawsql._expand("SELECT 1 WHERE x IN (:ids)", {"ids": []}, True)
+
+
+async def test_models_come_back_as_the_orm_would_load_them(database: ServerContext) -> None:
+    alice = await accounts.create_user(database, "alice", email="a@uni-a.edu", password="x" * 12)
+    await accounts.create_user(database, "bob", email="b@uni-a.edu", password="x" * 12)
+    (loaded,) = await rawsql.fetch_models(
+        Account, '"username" IN (:names) ORDER BY "id"', names=["alice", "carol"]
+    )
+    expected = await Account.get(id=alice.id)
+    for name in Account._meta.fields_map:
+        if name in Account._meta.fetch_fields:
+            continue
+        assert getattr(loaded, name) == getattr(expected, name), name
+    assert loaded.actor_type is ActorType.PERSON
+    assert loaded._saved_in_db

@@ -84,6 +84,11 @@ def test_environment_overrides_toml(tmp_path: Path) -> None:
             "setting max_request_body (COP_MAX_REQUEST_BODY): must be a whole number, not 'lots'",
         ),
         (
+            "DATABASE_POOL_SIZE",
+            "0",
+            "setting database_pool_size (COP_DATABASE_POOL_SIZE): must be between 1 and 1000, not 0",
+        ),
+        (
             "WORKER_CONCURRENCY",
             "0",
             "setting worker_concurrency (COP_WORKER_CONCURRENCY): must be between 1 and 1024, not 0",

@@ -207,7 +207,11 @@ class Serializer:
         self, accounts: Sequence[AnyAccount], counts: _AccountCounts
     ) -> list[Json]:
         moved_ids = {a.moved_to_id for a in accounts if a.moved_to_id}  # type: ignore[union-attr]
-        moved = {a.id: a for a in await Account.filter(id__in=moved_ids)} if moved_ids else {}
+        moved = (
+            {a.id: a for a in await rawsql.fetch_models(Account, '"id" IN (:ids)', ids=moved_ids)}
+            if moved_ids
+            else {}
+        )
         moved_json = {k: self._account(v, _AccountCounts(), {}) for k, v in moved.items()}
         return [self._account(a, counts, moved_json) for a in accounts]
 
@@ -373,7 +377,7 @@ class Serializer:
         reblog_ids = {s.reblog_of_id for s in statuses if s.reblog_of_id}  # type: ignore[attr-defined]
         missing = reblog_ids - by_id.keys()
         if missing:
-            for s in await Status.filter(id__in=missing):
+            for s in await rawsql.fetch_models(Status, '"id" IN (:ids)', ids=missing):
                 by_id[s.id] = s
         loaded = _Loaded(by_id)
         await loaded.load(self)
@@ -588,8 +592,10 @@ class _Loaded:
         if has.tags:
             await self._tags(ser, has.tags)
         if has.media:
-            local_media = await MediaAttachment.filter(status_id__in=has.media).order_by(
-                "position", "id"
+            local_media = await rawsql.fetch_models(
+                MediaAttachment,
+                '"status_id" IN (:ids) ORDER BY "position", "id"',
+                ids=has.media,
             )
             for item in local_media:
                 self.media[item.status_id].append(ser.media_attachment(item))  # type: ignore[attr-defined]

@@ -27,4 +27,5 @@ class Follow(Model):
     class Meta:
         table = "follows"
         unique_together = (("account", "target"),)
-        indexes = (("target_id", "state", "id"),)
+        # Followers and followed accounts (timelines, counts) from the index alone.
+        indexes = (("target_id", "state", "id"), ("account_id", "state", "target_id"))
