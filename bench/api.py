@@ -1,7 +1,7 @@
 """Client API benchmark: home and public timelines under load, next to a bare floor.
 
 Run by hand: ``.venv/bin/python bench/api.py [--users 1000] [--statuses 100000]
-[--concurrency 20] [--seconds 10] [--limit 20]``.
+[--concurrency 20] [--seconds 10] [--limit 20] [--workers 1]``.
 
 Seeds a fresh PostgreSQL database (COP_TEST_POSTGRES_URL, default
 postgresql://postgres@127.0.0.1:5432/postgres) with users who follow each other
@@ -277,6 +277,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--limit", type=int, default=20)
     parser.add_argument(
+        "--workers", type=int, default=1, help="web processes, for both servers (serve --workers)"
+    )
+    parser.add_argument(
         "--keep", action="store_true", help="keep the seeded database and print its name"
     )
     parser.add_argument("--database", help="measure a database seeded and kept by --keep")
@@ -312,9 +315,8 @@ def main() -> None:
                 f"in {time.perf_counter() - began:.0f} s"
             )
         port = free_port()
-        processes.append(
-            serve([CLI, "serve", "--no-workers", "--host", "127.0.0.1", "--port", str(port)], env)
-        )
+        command = [CLI, "serve", "--no-workers", "--workers", str(args.workers)]
+        processes.append(serve([*command, "--host", "127.0.0.1", "--port", str(port)], env))
         wait_for(port, processes[-1])
         real = f"http://127.0.0.1:{port}"
         import httpx
@@ -342,6 +344,8 @@ def main() -> None:
                     "--log-level",
                     "warning",
                     "--no-access-log",
+                    "--workers",
+                    str(args.workers),
                     "--http",
                     "httptools",
                     "--loop",

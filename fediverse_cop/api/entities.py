@@ -582,15 +582,12 @@ class _Loaded:
         self.filtered: dict[int, list[Json]] = {}
 
     async def load(self, ser: Serializer) -> None:
-        """At most eight queries: accounts, counts and marks, then mentions, tags, media,
-        polls, the viewer's votes and filters when the page has any."""
+        """At most seven queries: accounts, counts and marks, then mentions and tags (one),
+        media, polls, the viewer's votes and filters when the page has any."""
         account_ids = {s.account_id for s in self.statuses.values()}  # type: ignore[attr-defined]
         self.accounts_json = await ser.accounts_by_id(account_ids)
         has = await self._counts_and_marks(ser.viewer)
-        if has.mentions:
-            await self._mentions(has.mentions)
-        if has.tags:
-            await self._tags(ser, has.tags)
+        await self._mentions_and_tags(ser, has.mentions, has.tags)
         if has.media:
             local_media = await rawsql.fetch_models(
                 MediaAttachment,
@@ -666,35 +663,47 @@ class _Loaded:
                     ids.add(key)
         return present
 
-    async def _mentions(self, ids: set[int]) -> None:
-        sql = (
-            'SELECT m."status_id", a."id", a."username", a."domain", a."url", a."uri"'  # noqa: S608
-            f' FROM "{StatusMention._meta.db_table}" m'
-            f' JOIN "{Account._meta.db_table}" a ON a."id" = m."account_id"'
-            ' WHERE m."status_id" IN (:ids) ORDER BY m."id"'
-        )
-        for row in await rawsql.fetch(sql, ids=list(ids)):
+    async def _mentions_and_tags(
+        self, ser: Serializer, mentioned: set[int], tagged: set[int]
+    ) -> None:
+        """The mentions and hashtags of the posts that have some, in one query."""
+        parts: list[str] = []
+        if mentioned:
+            parts.append(
+                'SELECT m."id" AS sort, m."status_id", a."id" AS account_id, a."username",'  # noqa: S608
+                ' a."domain", a."url", a."uri", NULL AS tag'
+                f' FROM "{StatusMention._meta.db_table}" m'
+                f' JOIN "{Account._meta.db_table}" a ON a."id" = m."account_id"'
+                ' WHERE m."status_id" IN (:mentioned)'
+            )
+        if tagged:
+            parts.append(
+                'SELECT st."id" AS sort, st."status_id", NULL AS account_id, NULL AS username,'  # noqa: S608
+                ' NULL AS domain, NULL AS url, NULL AS uri, t."name" AS tag'
+                f' FROM "{StatusTag._meta.db_table}" st'
+                f' JOIN "{Tag._meta.db_table}" t ON t."id" = st."tag_id"'
+                ' WHERE st."status_id" IN (:tagged)'
+            )
+        if not parts:
+            return
+        params = {"mentioned": mentioned, "tagged": tagged}
+        sql = " UNION ALL ".join(parts) + " ORDER BY sort"
+        for row in await rawsql.fetch(sql, **{k: v for k, v in params.items() if v}):
+            status_id = int(row["status_id"])
+            name = row["tag"]
+            if name is not None:
+                self.tags[status_id].append(
+                    {"name": name, "url": ser.ctx.uris.build(Kind.TAG, name=name)}
+                )
+                continue
             username, domain = row["username"], row["domain"]
-            self.mentions[int(row["status_id"])].append(
+            self.mentions[status_id].append(
                 {
-                    "id": str(row["id"]),
+                    "id": str(row["account_id"]),
                     "username": username,
                     "url": row["url"] or row["uri"],
                     "acct": username if domain is None else f"{username}@{domain}",
                 }
-            )
-
-    async def _tags(self, ser: Serializer, ids: set[int]) -> None:
-        sql = (
-            'SELECT st."status_id", t."name"'  # noqa: S608
-            f' FROM "{StatusTag._meta.db_table}" st'
-            f' JOIN "{Tag._meta.db_table}" t ON t."id" = st."tag_id"'
-            ' WHERE st."status_id" IN (:ids) ORDER BY st."id"'
-        )
-        for row in await rawsql.fetch(sql, ids=list(ids)):
-            name = row["name"]
-            self.tags[int(row["status_id"])].append(
-                {"name": name, "url": ser.ctx.uris.build(Kind.TAG, name=name)}
             )
 
     async def _polls(self, ser: Serializer, ids: set[int]) -> None:
