@@ -9,7 +9,15 @@ from tortoise.connection import connections
 from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 
 from fediverse_cop import db
-from fediverse_cop.models import Account, Community, DomainBlock, Instance, Invite
+from fediverse_cop.models import (
+    Account,
+    AccountStats,
+    Community,
+    DomainBlock,
+    Instance,
+    Invite,
+    Status,
+)
 from fediverse_cop.settings import load_settings
 
 EXPECTED_TABLES = {
@@ -94,6 +102,13 @@ async def test_migrations_upgrade_an_instance_with_data_and_apply_once(
             False,
             [],
             "public",
+        )
+        # Counts of rows written before the counting triggers existed are filled in.
+        stats = await AccountStats.get(account_id=7)
+        assert (stats.statuses_count, stats.followers_count, stats.last_status_at) == (
+            1,
+            0,
+            (await Status.get(id=8)).published_at,
         )
         instance = await Instance.get(id=1)
         assert (instance.vapid_public_key, instance.vapid_private_key) == ("", "")

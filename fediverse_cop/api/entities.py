@@ -32,6 +32,7 @@ from fediverse_cop.models import (
     Account,
     AccountBlock,
     AccountNote,
+    AccountStats,
     ActorType,
     Bookmark,
     Favourite,
@@ -160,32 +161,29 @@ class Serializer:
     # -- accounts ------------------------------------------------------------------
 
     async def _counted(self, ids: Collection[int]) -> tuple[list[_AccountRow], _AccountCounts]:
-        """The accounts with their followers, following, statuses and last post's date, in
-        one query."""
+        """The accounts with their followers, following, statuses and last post's date
+        (kept in ``account_stats`` by the database), in one query."""
         counts = _AccountCounts()
         if not ids:
             return [], counts
-        follows, statuses = Follow._meta.db_table, Status._meta.db_table
-        last = _correlated(
-            'SELECT MAX(x."published_at")', statuses, "account_id", "a", condition=ALIVE
-        )
         columns = ", ".join(f'a."{name}"' for name in ACCOUNT_COLUMNS)
         sql = (
             f"SELECT {columns},"  # noqa: S608 (names written here)
-            f" {_count(follows, 'target_id', 'a', ACCEPTED)} AS n_followers,"
-            f" {_count(follows, 'account_id', 'a', ACCEPTED)} AS n_following,"
-            f" {_count(statuses, 'account_id', 'a', ALIVE)} AS n_statuses,"
-            f" {last} AS last_at"
-            f' FROM "{Account._meta.db_table}" a WHERE a."id" IN (:ids)'
+            " n.followers_count AS n_followers, n.following_count AS n_following,"
+            " n.statuses_count AS n_statuses, n.last_status_at AS last_at"
+            f' FROM "{Account._meta.db_table}" a'
+            f' LEFT JOIN "{AccountStats._meta.db_table}" n ON n."account_id" = a."id"'
+            ' WHERE a."id" IN (:ids)'
         )
         published = Status._meta.fields_map["published_at"]
         accounts: list[_AccountRow] = []
         for raw in await rawsql.fetch(sql, ids=list(ids)):
             row = rawsql.convert(Account, raw)
             key = int(row["id"])
-            counts.followers[key] = int(row.pop("n_followers"))
-            counts.following[key] = int(row.pop("n_following"))
-            counts.statuses[key] = int(row.pop("n_statuses"))
+            # No row yet: an account that never posted nor followed.
+            counts.followers[key] = int(row.pop("n_followers") or 0)
+            counts.following[key] = int(row.pop("n_following") or 0)
+            counts.statuses[key] = int(row.pop("n_statuses") or 0)
             last_at = row.pop("last_at")
             counts.last_status[key] = (
                 published.to_python_value(last_at) if last_at is not None else None

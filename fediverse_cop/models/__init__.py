@@ -1,6 +1,6 @@
 """Tortoise models of the ``models`` app. Later features add modules here and a migration."""
 
-from fediverse_cop.models.accounts import Account, acct_key
+from fediverse_cop.models.accounts import Account, AccountStats, acct_key
 from fediverse_cop.models.client import (
     Bookmark,
     IdempotencyKey,
@@ -70,6 +70,7 @@ __all__ = [
     "Account",
     "AccountBlock",
     "AccountNote",
+    "AccountStats",
     "ActorType",
     "Announcement",
     "AnnouncementRead",

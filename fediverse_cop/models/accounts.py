@@ -99,3 +99,23 @@ class Account(Model):
     def suspend(self, reason: str, now: datetime) -> None:
         self.suspended_at = now
         self.suspension_reason = reason
+
+
+class AccountStats(Model):
+    """What an account's entity counts (Mastodon's ``account_stats``), kept by database
+    triggers on ``statuses`` and ``follows`` (migration 0018, ``docs/client-api.md``):
+    statuses not deleted, accepted follows both ways, the newest status's date.
+
+    Counting them for each account on every page cost as much as the page's other
+    queries together, and grew with the account's posts (a community's boosts).
+    Nothing writes here but the triggers.
+    """
+
+    account_id = fields.BigIntField(primary_key=True, generated=False)
+    statuses_count = fields.BigIntField(default=0)
+    followers_count = fields.BigIntField(default=0)
+    following_count = fields.BigIntField(default=0)
+    last_status_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "account_stats"
