@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from fediverse_cop import db
+from fediverse_cop.models import Account, AccountStats
 from fediverse_cop.services import invites
+from fediverse_cop.settings import load_settings
 from tests.conftest import Cli
 
 
@@ -126,3 +131,21 @@ def test_console_script_is_installed_and_exits_as_documented(console_script: Cli
     bare = cli()
     assert bare.code == 2
     assert "Usage" in bare.stdout + bare.stderr
+
+
+def test_recount_repairs_counts_written_with_triggers_off(cli: Cli) -> None:
+    cli.ok("user", "create", "alice", "--email", "a@uni-a.edu")
+    cli.ok("user", "create", "bob", "--email", "b@uni-a.edu")
+    assert "0 had wrong counts" in cli.ok("recount").stdout
+
+    async def damage() -> None:
+        # As a restore with triggers off would leave them.
+        async with db.database(load_settings(environ=cli.env)):
+            bob = await Account.get(username="bob")
+            await AccountStats.update_or_create(
+                {"statuses_count": 12, "followers_count": 3}, account_id=bob.id
+            )
+
+    asyncio.run(damage())
+    assert "1 had wrong counts" in cli.ok("recount").stdout
+    assert "0 had wrong counts" in cli.ok("recount").stdout

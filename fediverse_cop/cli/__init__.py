@@ -239,5 +239,15 @@ def stats(as_json: JsonOption = False) -> None:
     emit_one(row, as_json=as_json)
 
 
+@app.command("recount")
+def recount() -> None:
+    """Count every account's posts and follows again (after rows were written with the
+    database's triggers off, such as a restore with --disable-triggers)."""
+    from fediverse_cop.services import account_stats
+
+    wrong = run(account_stats.recount)
+    say(f"recounted every account; {wrong} had wrong counts")
+
+
 def main() -> None:
     app()
