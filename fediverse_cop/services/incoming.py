@@ -230,6 +230,11 @@ def _id_at(moment: datetime) -> int:
     return new_id(now_ms=max(0, int(moment.timestamp() * 1000)))
 
 
+# Posts published in the same millisecond (or second, from servers that give no more)
+# get random low bits: a clash with another post's id is drawn again this many times.
+_ID_ATTEMPTS = 3
+
+
 def as_note_to_status(obj: ASObject, author: Account, *, now: datetime) -> Status:
     """An unsaved Status for a remote Note/Question/Page/Article written by ``author``."""
     uri = _bounded_uri(obj.id)
@@ -383,32 +388,43 @@ async def store_post(
         status.in_reply_to = await resolve_parent(fed, status.in_reply_to_uri, budget, depth + 1)
     mentioned = await Account.filter(uri__in=as_mentions_to_uris(obj))
     names = as_hashtags_to_names(obj)
-    try:
-        async with in_transaction():
-            await status.save(force_create=True)
-            if mentioned:
-                await StatusMention.bulk_create(
-                    [StatusMention(status=status, account=account) for account in mentioned]
-                )
-            if names:
-                known = {tag.name for tag in await Tag.filter(name__in=names)}
-                missing = [Tag(name=name) for name in names if name not in known]
-                if missing:
-                    await Tag.bulk_create(missing, ignore_conflicts=True)
-                tags = await Tag.filter(name__in=names)
-                await StatusTag.bulk_create([StatusTag(status=status, tag=tag) for tag in tags])
-            if obj.has_type("Question"):
-                await polls.store_remote_poll(status, obj)
-    except IntegrityError:
-        found = await Status.get_or_none(uri=uri)
-        if found is None:
-            raise
-        return found
+    for attempt in range(1, _ID_ATTEMPTS + 1):
+        try:
+            await _insert_post(status, obj, mentioned, names)
+            break
+        except IntegrityError:
+            found = await Status.get_or_none(uri=uri)
+            if found is not None:
+                return found  # the same post, stored meanwhile
+            if attempt == _ID_ATTEMPTS or not await Status.exists(id=status.id):
+                raise
+            # Another post published in the same millisecond drew the same low bits.
+            status.id = _id_at(status.published_at)
     await conversations.record(status)
     await streaming.publish_status(status.id)
     for account in mentioned:
         await notifications.notify(account, author, NotificationType.MENTION, status)
     return status
+
+
+async def _insert_post(
+    status: Status, obj: ASObject, mentioned: list[Account], names: list[str]
+) -> None:
+    async with in_transaction():
+        await status.save(force_create=True)
+        if mentioned:
+            await StatusMention.bulk_create(
+                [StatusMention(status=status, account=account) for account in mentioned]
+            )
+        if names:
+            known = {tag.name for tag in await Tag.filter(name__in=names)}
+            missing = [Tag(name=name) for name in names if name not in known]
+            if missing:
+                await Tag.bulk_create(missing, ignore_conflicts=True)
+            tags = await Tag.filter(name__in=names)
+            await StatusTag.bulk_create([StatusTag(status=status, tag=tag) for tag in tags])
+        if obj.has_type("Question"):
+            await polls.store_remote_poll(status, obj)
 
 
 async def resolve_parent(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
+import pytest
 
 from activitypub.html import sanitize_html
 from fediverse_cop.ids import id_time
@@ -326,6 +328,26 @@ async def test_missing_parents_are_fetched_within_the_budget(
         assert stored[child["id"]].in_reply_to_id == stored[parent["id"]].id  # type: ignore[attr-defined]
     assert stored[chain[0]["id"]].in_reply_to_uri is None
     assert len(status_gets(sink)) == 3
+
+
+async def test_posts_published_in_the_same_millisecond_are_all_kept(
+    local: Local, peer: Peer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ids of remote posts are their publication time plus random low bits; when two
+    posts of the same moment draw the same bits, the second draws again."""
+    real = secrets.randbelow
+    draws = iter([7, 7])  # the first two draws for a moment's low bits clash
+
+    def clashing(bound: int) -> int:
+        return next(draws, None) or real(bound) if bound == 1 << 16 else real(bound)
+
+    monkeypatch.setattr(secrets, "randbelow", clashing)
+    first, second = note(peer, 1), note(peer, 2)
+    for post in (first, second):
+        assert (await deliver(local, peer, peer.activity("Create", post))).state is InboxState.DONE
+    stored = await Status.filter(uri__in=[first["id"], second["id"]]).order_by("id")
+    assert len(stored) == 2
+    assert len({status.id >> 16 for status in stored}) == 1  # the same millisecond
 
 
 async def test_a_long_chain_stops_at_the_depth_limit(local: Local, peer: Peer, sink: Sink) -> None:
