@@ -12,8 +12,11 @@ the ORM, for every caller: there is no second copy of the policy in SQL text.
 The caller names the shape: everything the build function reads other than the
 values it is given (its flags, the page size). A build function must use its
 values only as values compared with in the query (or not at all), never to
-decide what the query looks like; building checks that no stand-in was written
-into the SQL text.
+decide what the query looks like nor to compute another value from. Building
+checks that no stand-in was written into the SQL text and that every other
+parameter is a plain constant (a flag, a number, a word such as an enum's
+value, an empty JSON list): the clock, or a value computed from a stand-in, would otherwise be kept
+for every later call.
 
 On PostgreSQL the shape's constants that are numbers or plain words (enum values,
 the page size) are written into the SQL text (see :func:`_inline_constants`).
@@ -42,7 +45,8 @@ Value = int | str
 Build = Callable[[Mapping[str, Value]], QuerySet[M]]
 
 _PLACEHOLDER = re.compile(r"\$(\d+)\b")
-_PLAIN_WORD = re.compile(r"[A-Za-z0-9_]{1,64}\Z")
+_PLAIN_WORD = re.compile(r"[A-Za-z0-9_]{0,64}\Z")
+_EMPTY = ("[]", "{}")
 # Far below any id new_id() makes (they are positive) and distinct per name.
 _INT_STAND_IN = -7_000_000_000_000_000_000
 
@@ -128,6 +132,11 @@ class PreparedQueries(Generic[M]):
             # A value may go unused (a public timeline of a viewer who mutes nobody).
             if str(value) in sql:
                 raise ShapeError(f"{name!r} was written into the SQL text")
+        for slot, parameter in zip(slots, parameters, strict=True):
+            if slot is None and not _plain(parameter):
+                # The clock, or something computed from a value: every later call
+                # would get this one.
+                raise ShapeError(f"the constant {parameter!r} would be kept for every call")
         if query._db.capabilities.dialect == "postgres":
             sql, slots, parameters = _inline_constants(sql, slots, parameters)
         constants = tuple(
@@ -136,13 +145,23 @@ class PreparedQueries(Generic[M]):
         return _Compiled(sql, slots, constants, query)
 
 
+def _plain(value: Any) -> bool:
+    """A constant a shape may hold: a flag, a whole number, a plain word (an enum's
+    value, a page size) or an empty JSON list or object (``attachments=[]``)."""
+    if value is None or isinstance(value, bool | int):
+        return True
+    return isinstance(value, str) and (_PLAIN_WORD.match(value) is not None or value in _EMPTY)
+
+
 def _literal(value: Any) -> str | None:
     """``value`` as an SQL literal, for whole numbers and plain words only (nothing that
     could need quoting); None for anything else."""
-    if isinstance(value, bool):
+    if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
-        return str(value)
+        # In parentheses: after a minus sign, "-" and a negative number would read
+        # as the start of a comment.
+        return f"({int(value)})"
     if isinstance(value, str) and _PLAIN_WORD.match(value):
         return f"'{value}'"
     return None

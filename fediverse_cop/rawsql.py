@@ -23,7 +23,7 @@ from tortoise.models import Model
 
 M = TypeVar("M", bound=Model)
 
-_PARAMETER = re.compile(r"(?:(NOT\s+)?IN\s*\(:([a-z_]+)\))|:([a-z_]+)\b")
+_PARAMETER = re.compile(r"(?:\b(NOT\s+)?IN\s*\(:([a-z_]+)\))|:([a-z_]+)\b")
 
 
 def _expand(sql: str, params: Mapping[str, Any], postgres: bool) -> tuple[str, list[Any]]:

@@ -6,13 +6,18 @@ whatever wrote the rows (the ORM one at a time, a bulk update, a delete).
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import asyncpg
+import pytest
 
 from fediverse_cop.ids import new_id
 from fediverse_cop.models import Account, AccountStats, Follow, FollowState, Status, Visibility
 from fediverse_cop.services import accounts
 from fediverse_cop.services.context import ServerContext
+from tests.conftest import BACKEND, _asyncpg_dsn
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -99,3 +104,40 @@ async def test_counts_follow_every_change(database: ServerContext) -> None:
     await Follow.filter(account_id=carol.id).delete()
     await check()
     assert await _stored(alice) == (2, 0, 0, START + timedelta(minutes=3))
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="SQLite has one writer at a time")
+async def test_concurrent_writers_leave_the_newest_date_right(database: ServerContext) -> None:
+    """One transaction adds a newer post and holds the counts row; another deletes an
+    older post meanwhile: the date it writes once it gets the row includes the newer."""
+    alice = await accounts.create_user(database, "alice", email="a@uni-a.edu", password="x" * 12)
+    older = await _post(alice, 1)
+    await _post(alice, 2)
+    dsn = _asyncpg_dsn(database.settings.database_url)
+    adding, deleting = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
+    try:
+        adding_tx, deleting_tx = adding.transaction(), deleting.transaction()
+        await adding_tx.start()
+        await adding.execute(
+            "INSERT INTO statuses (id, uri, account_id, local, object_type, content, text,"
+            ' summary, sensitive, visibility, "to", cc, attachments, published_at, created_at)'
+            " VALUES ($1, 'urn:newer', $2, TRUE, 'Note', '', '', '', FALSE, 'public', '[]',"
+            " '[]', '[]', $3, now())",
+            new_id(),
+            alice.id,
+            START + timedelta(minutes=9),
+        )
+        await deleting_tx.start()
+        delete = asyncio.create_task(
+            deleting.execute("DELETE FROM statuses WHERE id = $1", older.id)
+        )
+        await asyncio.sleep(0.3)
+        assert not delete.done()  # waiting for the counts row
+        await adding_tx.commit()
+        await delete
+        await deleting_tx.commit()
+    finally:
+        await adding.close()
+        await deleting.close()
+    assert await _stored(alice) == await _truth(alice)
+    assert (await _stored(alice))[3] == START + timedelta(minutes=9)

@@ -145,7 +145,8 @@ def test_recount_repairs_counts_written_with_triggers_off(cli: Cli) -> None:
             await AccountStats.update_or_create(
                 {"statuses_count": 12, "followers_count": 3}, account_id=bob.id
             )
+            await AccountStats.create(account_id=bob.id + 1, statuses_count=1)  # no account
 
     asyncio.run(damage())
-    assert "1 had wrong counts" in cli.ok("recount").stdout
+    assert "2 had wrong counts" in cli.ok("recount").stdout
     assert "0 had wrong counts" in cli.ok("recount").stdout

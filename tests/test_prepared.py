@@ -4,6 +4,7 @@ the pool settings that go with them."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 import pytest
 from tortoise.expressions import RawSQL
@@ -82,6 +83,19 @@ async def test_a_value_written_into_the_sql_text_is_refused(database: ServerCont
 
     with pytest.raises(ShapeError, match="OAuthToken"):
         await prepared.fetch("other", other_model, n=3)  # type: ignore[arg-type]
+
+    # The clock (or anything else computed while building) would be kept for every call.
+    def clocked(values: Mapping[str, Value]) -> QuerySet[Account]:
+        return Account.filter(id=values["n"], created_at__lt=datetime.now(UTC))
+
+    with pytest.raises(ShapeError, match="kept for every call"):
+        await prepared.fetch("clocked", clocked, n=3)
+
+    def computed(values: Mapping[str, Value]) -> QuerySet[Account]:
+        return Account.filter(username=f"{values['name']}%")
+
+    with pytest.raises(ShapeError, match="kept for every call"):
+        await prepared.fetch("computed", computed, name="al")
     with pytest.raises(TypeError, match="int and str"):
         await prepared.fetch("flag", lambda v: Account.filter(local=v["on"]), on=True)
 
@@ -124,7 +138,7 @@ def test_postgresql_gets_the_shapes_plain_constants_written_in() -> None:
     # A word needing quotes and a boolean stay parameters; values always do.
     assert text == (
         'SELECT 1 WHERE "v" IN (\'public\',$1) AND "a"=$2 AND "n"=\'x\' AND "s"=$3'
-        ' AND "t"=$4 LIMIT 20'
+        ' AND "t"=$4 LIMIT (20)'
     )
     assert kept_slots == (None, "viewer", None, "max_id")
     assert kept == ["it's", -7, True, -8]

@@ -45,6 +45,9 @@ def test_an_empty_list_is_refused_and_a_value_is_never_spliced() -> None:
     assert values == ["'; --", 2, 3, 4, 3, 4]
     sql, _ = rawsql._expand("SELECT :a", {"a": "x"}, False)
     assert sql == "SELECT ?"
+    # Only the word IN: "JOIN (:x)" is a plain parameter.
+    sql, values = rawsql._expand("SELECT JOIN (:x) WHERE y IN (:x)", {"x": 5}, True)
+    assert (sql, values) == ("SELECT JOIN ($1) WHERE y = ANY($2)", [5, [5]])
     with pytest.raises(ValueError, match="empty list"):
         rawsql._expand("SELECT 1 WHERE x IN (:ids)", {"ids": []}, True)
 

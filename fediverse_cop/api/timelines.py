@@ -45,13 +45,27 @@ def _query_rows(query: QuerySet[Status]) -> Rows:
     return read
 
 
+def _stand_in_viewer(account_id: int) -> Account:
+    """An account with nothing but an id: a build that reads anything else of the viewer
+    (which the prepared SQL could not vary with) fails instead of caching it."""
+    stand_in = Account.__new__(Account)
+    object.__setattr__(stand_in, "id", account_id)
+    return stand_in
+
+
 def _prepared_rows(
     shape: Hashable,
     build: Callable[[Account | None], QuerySet[Status]],
     viewer: Account | None,
+    facts: timelines.ViewerFacts,
 ) -> Rows:
     """Rows of ``build(viewer)``, whose SQL depends on nothing but ``shape``, the viewer's
-    id and the page: built once per shape and page size, then run with their values."""
+    id and the page: built once per shape and page size, then run with their values.
+
+    A viewer with timed mutes gets the query built afresh: it compares with the clock.
+    """
+    if viewer is not None and facts.timed_mutes:
+        return _query_rows(build(viewer))
 
     async def read(page: Page) -> list[Status]:
         values: dict[str, int] = {}
@@ -64,7 +78,7 @@ def _prepared_rows(
 
         def make(stand: Mapping[str, Value]) -> QuerySet[Status]:
             ids = {name: int(value) for name, value in stand.items()}
-            stand_viewer = Account(id=ids["viewer"]) if "viewer" in ids else None
+            stand_viewer = _stand_in_viewer(ids["viewer"]) if "viewer" in ids else None
             bounds = Page(**{name: ids.get(name) for name in _BOUNDS}, limit=page.limit)
             return bounds.apply(build(stand_viewer))
 
@@ -114,7 +128,7 @@ async def home(request: Request) -> Response:
     user = await require_user(request, "read:statuses")
     facts = await timelines.viewer_facts(user)
     read = _prepared_rows(
-        ("home", facts), lambda viewer: timelines.home(_viewer(viewer), facts), user
+        ("home", facts), lambda viewer: timelines.home(_viewer(viewer), facts), user, facts
     )
     return await _page(request, user, read, "home", facts)
 
@@ -125,7 +139,7 @@ async def public(request: Request) -> Response:
     facts = await timelines.viewer_facts(viewer)
     options = _public_filter(params)
     read = _prepared_rows(
-        ("public", options, facts), lambda v: timelines.public(v, options, facts), viewer
+        ("public", options, facts), lambda v: timelines.public(v, options, facts), viewer, facts
     )
     return await _page(request, viewer, read, "public", facts)
 

@@ -70,6 +70,9 @@ BEGIN
     -- Nested: OLD is not set on INSERT, nor NEW on DELETE.
     IF TG_OP <> 'INSERT' THEN
         IF OLD.deleted_at IS NULL THEN
+            -- Take the row first: the newest date is then read in a snapshot that has
+            -- what a concurrent writer holding the row committed.
+            PERFORM 1 FROM account_stats WHERE account_id = OLD.account_id FOR UPDATE;
             {_minus("OLD.account_id", "statuses_count", True)};
         END IF;
     END IF;
@@ -84,16 +87,24 @@ END $$
     f"""
 CREATE FUNCTION account_stats_follows() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    -- Both rows in the order of their ids, so that two follows between the same
+    -- accounts in opposite directions cannot wait on each other.
     IF TG_OP <> 'INSERT' THEN
-        IF OLD.state = {ACCEPTED} THEN
+        IF OLD.state = {ACCEPTED} AND OLD.account_id < OLD.target_id THEN
             {_minus("OLD.account_id", "following_count", False)};
             {_minus("OLD.target_id", "followers_count", False)};
+        ELSIF OLD.state = {ACCEPTED} THEN
+            {_minus("OLD.target_id", "followers_count", False)};
+            {_minus("OLD.account_id", "following_count", False)};
         END IF;
     END IF;
     IF TG_OP <> 'DELETE' THEN
-        IF NEW.state = {ACCEPTED} THEN
+        IF NEW.state = {ACCEPTED} AND NEW.account_id < NEW.target_id THEN
             {_upsert("NEW.account_id", "following_count", "NULL", "")};
             {_upsert("NEW.target_id", "followers_count", "NULL", "")};
+        ELSIF NEW.state = {ACCEPTED} THEN
+            {_upsert("NEW.target_id", "followers_count", "NULL", "")};
+            {_upsert("NEW.account_id", "following_count", "NULL", "")};
         END IF;
     END IF;
     RETURN NULL;

@@ -50,8 +50,14 @@ ON CONFLICT ("account_id") DO UPDATE SET
 """  # noqa: S608
 
 
+_ORPHANS = f"""
+DELETE FROM "{_STATS}" WHERE "account_id" NOT IN (SELECT "id" FROM "{_ACCOUNTS}")
+"""  # noqa: S608
+
+
 async def recount() -> int:
-    """Count every account's statuses and follows again; return how many were wrong.
+    """Count every account's statuses and follows again and drop the counts of accounts
+    that are gone; return how many rows were wrong.
 
     Writes that land while it runs may be counted from before them: run it on a
     quiet server (a maintenance window), as Mastodon's ``tootctl cache recount``.
@@ -59,4 +65,6 @@ async def recount() -> int:
     connection = connections.get("default")
     rows = await connection.execute_query_dict(_WRONG)
     await connection.execute_query(_REWRITE)
-    return int(rows[0]["wrong"])
+    # Rows of accounts deleted since (nothing refers to them).
+    orphans, _ = await connection.execute_query(_ORPHANS)
+    return int(rows[0]["wrong"]) + int(orphans)

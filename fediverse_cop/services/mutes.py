@@ -44,14 +44,19 @@ MAX_NOTE: Final = 2000
 # -- mutes ---------------------------------------------------------------------------------------
 
 
-def active_mutes(account_id: int) -> Q:
-    """The unexpired mutes of ``account_id`` (a filter on :class:`Mute`)."""
+def active_mutes(account_id: int, *, timed: bool = True) -> Q:
+    """The unexpired mutes of ``account_id`` (a filter on :class:`Mute`); without
+    ``timed``, only those muted for good (the filter then does not depend on the clock,
+    for a viewer who has no timed mute)."""
+    if not timed:
+        return Q(account_id=account_id, expires_at=None)
     return Q(account_id=account_id) & (Q(expires_at=None) | Q(expires_at__gt=utcnow()))
 
 
-def muted_ids(account_id: int, *, notifications_only: bool = False) -> Subquery:
-    """The accounts ``account_id`` mutes (only those muted with notifications, if asked)."""
-    query = Mute.filter(active_mutes(account_id))
+def muted_ids(account_id: int, *, notifications_only: bool = False, timed: bool = True) -> Subquery:
+    """The accounts ``account_id`` mutes (only those muted with notifications, if asked;
+    only those muted for good, without ``timed``)."""
+    query = Mute.filter(active_mutes(account_id, timed=timed))
     if notifications_only:
         query = query.filter(notifications=True)
     return Subquery(query.values("target_id"))

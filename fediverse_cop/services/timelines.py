@@ -67,6 +67,8 @@ class ViewerFacts:
 
     blocks: bool = True
     mutes: bool = True
+    # Mutes with an end: the query then compares with the clock.
+    timed_mutes: bool = True
     domain_blocks: bool = True
     exclusive_lists: bool = True
     followed_tags: bool = True
@@ -79,6 +81,7 @@ EVERYTHING = ViewerFacts()
 _FACT_TABLES = {
     "blocks": (AccountBlock, ""),
     "mutes": (Mute, ""),
+    "timed_mutes": (Mute, ' AND x."expires_at" IS NOT NULL'),
     "domain_blocks": (UserDomainBlock, ""),
     "exclusive_lists": (UserList, ' AND x."exclusive"'),
     "followed_tags": (TagFollow, ""),
@@ -158,7 +161,7 @@ def not_muted(viewer: Account | None, facts: ViewerFacts = EVERYTHING) -> Q:
     """Leaves out the posts and boosts of accounts the viewer mutes, and boosts of their posts."""
     if viewer is None or not facts.mutes:
         return Q()
-    muted = mutes.muted_ids(viewer.id)
+    muted = mutes.muted_ids(viewer.id, timed=facts.timed_mutes)
     return ~Q(account_id__in=muted) & (
         Q(reblog_of_id=None)
         | ~Q(reblog_of_id__in=Subquery(Status.filter(account_id__in=muted).values("id")))

@@ -3,6 +3,7 @@ from timelines, threads and notifications."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -155,6 +156,25 @@ async def test_a_muted_account_leaves_home_public_tag_timelines_and_threads(api:
     await Mute.filter(account_id=alice.account.id).update(expires_at=utcnow() - timedelta(1))
     assert by_bob in _ids(await api.get("/api/v1/timelines/home", as_=alice))
     assert (await api.get("/api/v1/mutes", as_=alice)).json() == []
+
+
+async def test_a_timed_mute_ends_on_time_in_home_and_public_timelines(api: Api) -> None:
+    alice, bob = await api.user("alice"), await api.user("bob")
+    await _follow(alice.account, bob.account)
+    by_bob = await _post(api, bob, "hello")
+    await api.post(f"/api/v1/accounts/{bob.id}/mute", as_=alice)
+    # Read while muted for good, then with an end a moment away.
+    paths = ("/api/v1/timelines/home", "/api/v1/timelines/public")
+    for path in paths:
+        assert by_bob not in _ids(await api.get(path, as_=alice))
+    await Mute.filter(account_id=alice.account.id).update(
+        expires_at=utcnow() + timedelta(seconds=1)
+    )
+    for path in paths:
+        assert by_bob not in _ids(await api.get(path, as_=alice))
+    await asyncio.sleep(1.2)
+    for path in paths:
+        assert by_bob in _ids(await api.get(path, as_=alice)), path
 
 
 async def test_muting_with_notifications_hides_and_stops_them(api: Api) -> None:
