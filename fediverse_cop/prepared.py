@@ -15,8 +15,8 @@ values only as values compared with in the query (or not at all), never to
 decide what the query looks like nor to compute another value from. Building
 checks that no stand-in was written into the SQL text and that every other
 parameter is a plain constant (a flag, a number, a word such as an enum's
-value, an empty JSON list): the clock, or a value computed from a stand-in, would otherwise be kept
-for every later call.
+value, an empty JSON list): the clock, or a value computed from a stand-in,
+would otherwise be kept for every later call.
 
 On PostgreSQL the shape's constants that are numbers or plain words (enum values,
 the page size) are written into the SQL text (see :func:`_inline_constants`).
