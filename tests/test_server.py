@@ -45,7 +45,9 @@ def serving_all(servers: list[tuple[dict[str, str], int]]) -> Iterator[list[str]
     ]
     bases = [f"http://127.0.0.1:{port}" for _, port in servers]
     try:
-        deadline = time.monotonic() + 30
+        # Generous: a server that migrates an empty database first takes ~7 s of CPU,
+        # and the suite's other processes share the cores.
+        deadline = time.monotonic() + 90
         for process, base in zip(processes, bases, strict=True):
             while True:
                 if process.poll() is not None:
