@@ -63,6 +63,13 @@ def _status_plus(greatest: str) -> str:
     )
 
 
+STATUS_MINUS = _minus("OLD.account_id", "statuses_count", True)
+# A follow counts on two rows: the follower's following, the followed's followers.
+FOLLOWING_MINUS = _minus("OLD.account_id", "following_count", False)
+FOLLOWERS_MINUS = _minus("OLD.target_id", "followers_count", False)
+FOLLOWING_PLUS = _upsert("NEW.account_id", "following_count", "NULL", "")
+FOLLOWERS_PLUS = _upsert("NEW.target_id", "followers_count", "NULL", "")
+
 POSTGRES = [
     f"""
 CREATE FUNCTION account_stats_statuses() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -73,7 +80,7 @@ BEGIN
             -- Take the row first: the newest date is then read in a snapshot that has
             -- what a concurrent writer holding the row committed.
             PERFORM 1 FROM account_stats WHERE account_id = OLD.account_id FOR UPDATE;
-            {_minus("OLD.account_id", "statuses_count", True)};
+            {STATUS_MINUS};
         END IF;
     END IF;
     IF TG_OP <> 'DELETE' THEN
@@ -91,20 +98,20 @@ BEGIN
     -- accounts in opposite directions cannot wait on each other.
     IF TG_OP <> 'INSERT' THEN
         IF OLD.state = {ACCEPTED} AND OLD.account_id < OLD.target_id THEN
-            {_minus("OLD.account_id", "following_count", False)};
-            {_minus("OLD.target_id", "followers_count", False)};
+            {FOLLOWING_MINUS};
+            {FOLLOWERS_MINUS};
         ELSIF OLD.state = {ACCEPTED} THEN
-            {_minus("OLD.target_id", "followers_count", False)};
-            {_minus("OLD.account_id", "following_count", False)};
+            {FOLLOWERS_MINUS};
+            {FOLLOWING_MINUS};
         END IF;
     END IF;
     IF TG_OP <> 'DELETE' THEN
         IF NEW.state = {ACCEPTED} AND NEW.account_id < NEW.target_id THEN
-            {_upsert("NEW.account_id", "following_count", "NULL", "")};
-            {_upsert("NEW.target_id", "followers_count", "NULL", "")};
+            {FOLLOWING_PLUS};
+            {FOLLOWERS_PLUS};
         ELSIF NEW.state = {ACCEPTED} THEN
-            {_upsert("NEW.target_id", "followers_count", "NULL", "")};
-            {_upsert("NEW.account_id", "following_count", "NULL", "")};
+            {FOLLOWERS_PLUS};
+            {FOLLOWING_PLUS};
         END IF;
     END IF;
     RETURN NULL;
@@ -148,14 +155,14 @@ SQLITE = [
         "DELETE",
         "statuses",
         "OLD.deleted_at IS NULL",
-        [_minus("OLD.account_id", "statuses_count", True)],
+        [STATUS_MINUS],
     ),
     _sqlite_trigger(
         "account_stats_status_changed_from",
         "UPDATE",
         "statuses",
         f"OLD.deleted_at IS NULL AND ({_SQLITE_STATUS_CHANGED})",
-        [_minus("OLD.account_id", "statuses_count", True)],
+        [STATUS_MINUS],
     ),
     _sqlite_trigger(
         "account_stats_status_changed_to",
@@ -169,40 +176,28 @@ SQLITE = [
         "INSERT",
         "follows",
         f"NEW.state = {ACCEPTED}",
-        [
-            _upsert("NEW.account_id", "following_count", "NULL", ""),
-            _upsert("NEW.target_id", "followers_count", "NULL", ""),
-        ],
+        [FOLLOWING_PLUS, FOLLOWERS_PLUS],
     ),
     _sqlite_trigger(
         "account_stats_follow_removed",
         "DELETE",
         "follows",
         f"OLD.state = {ACCEPTED}",
-        [
-            _minus("OLD.account_id", "following_count", False),
-            _minus("OLD.target_id", "followers_count", False),
-        ],
+        [FOLLOWING_MINUS, FOLLOWERS_MINUS],
     ),
     _sqlite_trigger(
         "account_stats_follow_changed_from",
         "UPDATE",
         "follows",
         f"OLD.state = {ACCEPTED} AND ({_SQLITE_FOLLOW_CHANGED})",
-        [
-            _minus("OLD.account_id", "following_count", False),
-            _minus("OLD.target_id", "followers_count", False),
-        ],
+        [FOLLOWING_MINUS, FOLLOWERS_MINUS],
     ),
     _sqlite_trigger(
         "account_stats_follow_changed_to",
         "UPDATE",
         "follows",
         f"NEW.state = {ACCEPTED} AND ({_SQLITE_FOLLOW_CHANGED})",
-        [
-            _upsert("NEW.account_id", "following_count", "NULL", ""),
-            _upsert("NEW.target_id", "followers_count", "NULL", ""),
-        ],
+        [FOLLOWING_PLUS, FOLLOWERS_PLUS],
     ),
 ]
 
